@@ -1,0 +1,134 @@
+"""The vocabulary shared by every module: declarations, requests and their keys.
+
+A *declaration* is what one manifest (or the command line) asks for. A *request* is a
+declaration with settings applied; its *key* names the backend environment that serves it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from conda_pixi_backends.errors import UserInputError
+
+#: Bumped when the meaning of a key changes, so old environments are never reused by mistake.
+KEY_VERSION = 1
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_SPEC_SPLIT = re.compile(r"[\s=<>!~\[]")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What one manifest, config entry or command-line SPEC asks for."""
+
+    name: str
+    spec: str
+    channels: tuple[str, ...] = ()
+    additional_dependencies: tuple[str, ...] = ()
+    source: str = "command line"
+    #: The folder that relative channel paths are resolved against (the manifest's).
+    base: Path | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A declaration with settings applied. Equal requests share one backend environment."""
+
+    name: str
+    spec: str
+    channels: tuple[str, ...]
+    platform: str
+    additional_dependencies: tuple[str, ...] = ()
+    constraints: tuple[str, ...] = ()
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def canonical(self) -> dict[str, object]:
+        """The fields that decide what gets installed, in a stable form."""
+        return {
+            "v": KEY_VERSION,
+            "name": self.name,
+            "spec": self.spec,
+            "channels": list(self.channels),
+            "platform": self.platform,
+            "additional_dependencies": sorted(self.additional_dependencies),
+            "constraints": sorted(self.constraints),
+        }
+
+    @property
+    def key(self) -> str:
+        """A short hash of the canonical JSON: stable across runs, machines and Pythons."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def env_name(self) -> str:
+        return f"{self.name}-{self.key}"
+
+    @property
+    def specs(self) -> list[str]:
+        """Everything the solver must install."""
+        return [self.spec, *self.additional_dependencies]
+
+
+def normalize_spec(text: str, what: str) -> tuple[str, str]:
+    """Split a MatchSpec string into its package name and a whitespace-normalized spec.
+
+    This is deliberately light (no py-rattler): the full check happens when a solve needs it,
+    and the no-op path must not pay for importing py-rattler.
+    """
+    spec = " ".join(text.split())
+    name = _SPEC_SPLIT.split(spec, maxsplit=1)[0]
+    if "::" in name:
+        raise UserInputError(
+            f"{what}: '{text}': channel-qualified specs are not supported; use --channel"
+        )
+    if not spec or not _NAME.fullmatch(name):
+        raise UserInputError(
+            f"{what}: '{text}' is not a valid package spec (expected e.g. 'pixi-build-python 0.8.*')"
+        )
+    return name.lower(), spec
+
+
+def spec_from_parts(name: str, version: str | None) -> str:
+    """The MatchSpec for a manifest's `{ name = ..., version = ... }`."""
+    version = (version or "").strip()
+    if not version or version == "*":
+        return name
+    return f"{name} {version}"
+
+
+def normalize_channel(
+    channel: str, base: Path | None = None, alias: str = "https://prefix.dev"
+) -> str:
+    """Turn a channel as written (URL, path or name) into the URL that identifies it.
+
+    A relative path is taken relative to `base` (the manifest's folder), as Pixi does; a bare
+    name is joined to the channel alias. py-rattler would read a bare relative path as a name.
+    """
+    text = channel.strip()
+    if not text:
+        raise UserInputError("channel: an empty channel name")
+    scheme = urlsplit(text).scheme
+    if scheme == "file":
+        path = Path(unquote(urlsplit(text).path))
+        return path_to_url(path)
+    if scheme in ("http", "https", "s3", "gcs", "oci") and "://" in text:
+        return text.rstrip("/")
+    if text.startswith(("/", "./", "../", "~", ".\\", "..\\")) or re.match(r"[A-Za-z]:[\\/]", text):
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = (base or Path.cwd()) / path
+        return path_to_url(Path(os.path.normpath(path)))
+    if not all(_NAME.fullmatch(part) for part in text.split("/")):
+        raise UserInputError(f"channel: '{channel}' is neither a URL, a path nor a channel name")
+    return f"{alias.rstrip('/')}/{text}"
+
+
+def path_to_url(path: Path) -> str:
+    """A file:// URL for an absolute path, quoting what URLs cannot carry."""
+    return "file://" + quote(path.as_posix().rstrip("/") or "/", safe="/:~")

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The README's two commands, on a fresh Linux machine with Python 3.10+ and no conda:
+#   sh dev.sh demo    build a local channel of demo backends and run the quick start offline
+#   sh dev.sh test    lint and run the whole test suite (extra arguments go to pytest)
+# Both set up .venv/ themselves; `test` also installs zsh and fish when it runs as root.
+set -eu
+cd "$(dirname "$0")"
+
+setup_venv() {
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+}
+
+setup_shells() {
+    missing=""
+    for shell in zsh fish; do
+        command -v "$shell" >/dev/null 2>&1 || missing="$missing $shell"
+    done
+    if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing$missing for the shell tests" >&2
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    fi
+}
+
+command="${1:-}"
+[ $# -gt 0 ] && shift
+case "$command" in
+    demo)
+        setup_venv
+        exec .venv/bin/python -m conda_pixi_backends.demo "${1:-demo}"
+        ;;
+    test)
+        setup_shells
+        setup_venv
+        .venv/bin/ruff check .
+        exec .venv/bin/python -m pytest "$@"
+        ;;
+    *)
+        echo "usage: sh dev.sh demo | sh dev.sh test [PYTEST-ARGS...]" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,195 @@
+"""`install` end to end: real channel, real solve and install, real launchers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import BACKEND, Run, as_json, by_name, negotiate
+
+CMAKE = "pixi-build-demo-cmake"
+
+
+def test_install_from_workspace_manifest(
+    cli: Run, workspace: Path, channel: Path, root: Path
+) -> None:
+    result = as_json(cli("install", "--json", cwd=workspace))
+    backends = by_name(result)
+    assert set(backends) == {BACKEND, CMAKE}, "the workspace's every package is read"
+    python, cmake = backends[BACKEND], backends[CMAKE]
+    assert python["status"] == cmake["status"] == "installed"
+    assert python["spec"] == f"{BACKEND} 0.2.*" and python["version"] == "0.2.0"
+    assert cmake["spec"] == f"{CMAKE} 0.1.*", "workspace = true takes the workspace's spec"
+    assert python["channels"] == [channel.as_uri()], "the workspace's channels"
+    assert python["manifests"] == [str(workspace / "greeter" / "pixi.toml")]
+    assert cmake["manifests"] == [str(workspace / "engine" / "pixi.toml")]
+    for backend in (python, cmake):
+        prefix = Path(backend["prefix"])
+        assert prefix.name == f"{backend['name']}-{backend['key']}"
+        assert (prefix / "conda-meta").is_dir()
+        assert (root / "envs" / f"{prefix.name}.json").is_file()
+        assert backend["executables"] == [str(root / "bin" / backend["name"])]
+        answer = negotiate(backend["executables"][0], env={"PATH": "/usr/bin:/bin"})
+        assert answer["id"] == 7
+        assert answer["result"]["capabilities"] == {
+            "providesCondaOutputs": True,
+            "providesCondaBuildV1": False,
+        }
+
+
+def test_manifest_found_upward_from_a_package_folder(cli: Run, workspace: Path) -> None:
+    nested = workspace / "greeter" / "src"
+    nested.mkdir()
+    result = as_json(cli("install", "--dry-run", "--json", cwd=nested))
+    assert [b["name"] for b in result["backends"]] == [BACKEND], "the nearest manifest: greeter's"
+
+
+def test_second_install_is_a_no_op_without_py_rattler(
+    cli: Run, workspace: Path, root: Path
+) -> None:
+    first = as_json(cli("install", "--json", cwd=workspace))
+    envs = sorted(p.name for p in (root / "envs").iterdir())
+    second = cli("install", "--json", cwd=workspace, extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+    result = as_json(second)
+    assert {b["status"] for b in result["backends"]} == {"already-installed"}
+    assert [b["key"] for b in result["backends"]] == [b["key"] for b in first["backends"]]
+    imported = [line.split("|")[-1].strip() for line in second.stderr.splitlines() if "|" in line]
+    assert imported, "import times were not reported"
+    assert not any(name == "rattler" or name.startswith("rattler.") for name in imported)
+    assert sorted(p.name for p in (root / "envs").iterdir()) == envs
+
+
+def test_dry_run_writes_nothing(cli: Run, workspace: Path, root: Path) -> None:
+    result = as_json(cli("install", "--dry-run", "--json", cwd=workspace))
+    assert {b["status"] for b in result["backends"]} == {"would-install"}
+    assert not root.exists()
+
+
+def test_spec_with_channel_and_version(cli: Run, channel: Path, root: Path) -> None:
+    result = as_json(
+        cli("install", f"{BACKEND} 0.1.*", "-c", str(channel), "--override-channels", "--json")
+    )
+    (backend,) = result["backends"]
+    assert backend["version"] == "0.1.0"
+    assert backend["channels"] == [channel.as_uri()]
+    record = json.loads((root / "envs" / f"{BACKEND}-{backend['key']}.json").read_text())
+    assert {p["name"] for p in record["packages"]} == {
+        BACKEND,
+        "demo-runtime",
+        "pixi-build-api-version",
+    }
+
+
+def test_same_request_from_two_manifests_shares_one_environment(
+    cli: Run, workspace: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pixi.toml").write_text(
+        (workspace / "greeter" / "pixi.toml").read_text()
+        + f'channels = ["{(workspace / "pixi.toml").read_text().split(chr(34))[3]}"]\n'
+    )
+    first = by_name(as_json(cli("install", "--json", "-m", str(workspace / "greeter"))))
+    second = by_name(as_json(cli("install", "--json", "-m", str(other))))
+    assert first[BACKEND]["key"] == second[BACKEND]["key"]
+    assert second[BACKEND]["status"] == "already-installed"
+
+
+def test_incomplete_environment_is_reinstalled(cli: Run, workspace: Path, root: Path) -> None:
+    (backend,) = [
+        b
+        for b in as_json(cli("install", "--json", cwd=workspace))["backends"]
+        if b["name"] == BACKEND
+    ]
+    (
+        root / "envs" / f"{BACKEND}-{backend['key']}.json"
+    ).unlink()  # as if killed before the metadata
+    again = by_name(as_json(cli("install", "--json", cwd=workspace)))
+    assert again[BACKEND]["status"] == "installed"
+    assert again[CMAKE]["status"] == "already-installed"
+    negotiate(again[BACKEND]["executables"][0])
+
+
+def test_force_reinstalls(cli: Run, workspace: Path) -> None:
+    as_json(cli("install", "--json", cwd=workspace))
+    forced = as_json(cli("install", "--force", "--json", cwd=workspace))
+    assert {b["status"] for b in forced["backends"]} == {"installed"}
+
+
+def test_constraints_setting_reaches_the_solver(cli: Run, channel: Path) -> None:
+    spec = [BACKEND, "-c", str(channel), "--json"]
+    ok = as_json(
+        cli(
+            "install",
+            *spec,
+            extra_env={"CONDA_PIXI_BACKENDS_CONSTRAINTS": "pixi-build-api-version >=7,<8"},
+        )
+    )
+    assert ok["backends"][0]["status"] == "installed"
+    bad = cli(
+        "install",
+        *spec,
+        extra_env={"CONDA_PIXI_BACKENDS_CONSTRAINTS": "pixi-build-api-version >=8"},
+    )
+    assert bad.returncode == 1
+    assert "cannot solve" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_concurrent_installs_of_one_request(
+    cli: Run, channel: Path, env: dict, root: Path, tmp_path: Path
+) -> None:
+    argv = [
+        sys.executable,
+        "-m",
+        "conda_pixi_backends",
+        "install",
+        BACKEND,
+        "-c",
+        str(channel),
+        "--json",
+    ]
+    procs = [subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    statuses = sorted(json.loads(out)["backends"][0]["status"] for out, _ in outputs)
+    assert (
+        statuses in (["already-installed", "installed"], ["installed", "installed"])
+        and "installed" in statuses
+    )
+    envs = [p for p in (root / "envs").iterdir() if p.is_dir()]
+    assert len(envs) == 1
+    negotiate(root / "bin" / BACKEND)
+
+
+def test_launcher_needs_no_activation_from_the_caller(cli: Run, channel: Path, root: Path) -> None:
+    as_json(cli("install", BACKEND, "-c", str(channel), "--json"))
+    env_prefix = next(p for p in (root / "envs").iterdir() if p.is_dir())
+    direct = subprocess.run([str(env_prefix / "bin" / BACKEND)], input="", capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert direct.returncode == 3, "the demo backend refuses to run unactivated"
+    launched = subprocess.run([str(root / "bin" / BACKEND), "--version"], capture_output=True, text=True,
+                              env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert launched.returncode == 0 and launched.stdout.strip() == f"{BACKEND} 0.2.0"
+
+
+def test_human_output(cli: Run, workspace: Path) -> None:
+    proc = cli("install", cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assert BACKEND in proc.stdout and "installed" in proc.stdout
+    assert "shell-hook" in proc.stdout
+    assert cli("install", cwd=workspace).stdout.count("already installed") == 2
+
+
+def test_platform_flag_changes_the_key(cli: Run, channel: Path) -> None:
+    native = as_json(cli("install", BACKEND, "-c", str(channel), "--dry-run", "--json"))[
+        "backends"
+    ][0]
+    other = "osx-arm64" if native["platform"] != "osx-arm64" else "linux-64"
+    cross = as_json(
+        cli("install", BACKEND, "-c", str(channel), "--dry-run", "--json", "--platform", other)
+    )
+    assert cross["backends"][0]["platform"] == other
+    assert cross["backends"][0]["key"] != native["key"]

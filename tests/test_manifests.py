@@ -1,0 +1,530 @@
+"""Pixi manifests read into declarations, with Pixi's precedence rules and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conda_pixi_backends.errors import UserInputError
+from conda_pixi_backends.hooks import hookimpl, plugin_manager
+from conda_pixi_backends.manifests import find_manifest, read_declarations
+from conda_pixi_backends.model import Declaration
+
+PBB = "https://prefix.dev/pixi-build-backends"
+CF = "https://prefix.dev/conda-forge"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_one(path: Path) -> Declaration:
+    (declaration,) = read_declarations([path])
+    return declaration
+
+
+def fails(path: Path, *needles: str) -> str:
+    """Reading `path` fails with a bad-input error whose one line names the file and `needles`."""
+    with pytest.raises(UserInputError) as info:
+        read_declarations([path])
+    message = str(info.value)
+    assert info.value.exit_code == 2
+    assert "\n" not in message
+    for needle in (str(path), *needles):
+        assert needle in message
+    return message
+
+
+# --- the backend itself ---------------------------------------------------------------------
+
+
+def test_inline_backend(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[package.build]\nbackend = { name = "pixi-build-python", version = "0.8.*" }\n',
+    )
+    assert read_one(manifest) == Declaration(
+        name="pixi-build-python",
+        spec="pixi-build-python 0.8.*",
+        source=str(manifest),
+        base=tmp_path,
+    )
+
+
+def test_table_backend_without_version(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[package]\nname = "x"\n[package.build.backend]\nname = "pixi-build-cmake"\n',
+    )
+    declaration = read_one(manifest)
+    assert (declaration.name, declaration.spec) == ("pixi-build-cmake", "pixi-build-cmake")
+
+
+def test_star_version_is_just_the_name(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[package.build]\nbackend = { name = "pixi-build-rust", version = "*" }\n',
+    )
+    assert read_one(manifest).spec == "pixi-build-rust"
+
+
+def test_toml_1_1_multiline_inline_table(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        "[package.build]\n"
+        "backend = {\n"
+        '  name = "pixi-build-python",\n'
+        '  version = "0.8.*",\n'
+        f'  channels = ["{PBB}"],\n'
+        "}\n",
+    )
+    declaration = read_one(manifest)
+    assert declaration.spec == "pixi-build-python 0.8.*"
+    assert declaration.channels == (PBB,)
+
+
+# --- channels: backend > build section > workspace --------------------------------------------
+
+
+def test_channels_from_backend_win(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        f'[workspace]\nchannels = ["ws"]\n[package.build]\nchannels = ["build"]\n'
+        f'[package.build.backend]\nname = "pixi-build-python"\nchannels = ["{PBB}", "./local"]\n',
+    )
+    declaration = read_one(manifest)
+    assert declaration.channels == (PBB, "./local")  # raw, resolved later against base
+    assert declaration.base == tmp_path
+
+
+def test_channels_from_build_section_win_over_workspace(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[workspace]\nchannels = ["ws"]\n'
+        f'[package.build]\nbackend = {{ name = "pixi-build-python" }}\nchannels = ["{CF}"]\n',
+    )
+    assert read_one(manifest).channels == (CF,)
+
+
+def test_channels_from_workspace(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[workspace]\nchannels = ["conda-forge", { channel = "first", priority = 5 }]\n'
+        '[package.build]\nbackend = { name = "pixi-build-python" }\n',
+    )
+    assert read_one(manifest).channels == ("first", "conda-forge")
+
+
+def test_channels_from_legacy_project_table(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[project]\nchannels = ["conda-forge"]\n'
+        '[package.build]\nbackend = { name = "pixi-build-python" }\n',
+    )
+    assert read_one(manifest).channels == ("conda-forge",)
+
+
+def test_channels_from_parent_workspace_resolve_against_its_folder(tmp_path: Path) -> None:
+    write(tmp_path / "pixi.toml", '[workspace]\nchannels = ["./channel"]\n')
+    member = write(
+        tmp_path / "pkgs" / "a" / "pixi.toml",
+        '[package]\nname = "a"\n[package.build]\nbackend = { name = "pixi-build-python" }\n',
+    )
+    declaration = read_one(member)
+    assert declaration.channels == ("./channel",)
+    assert declaration.base == tmp_path
+    assert declaration.source == str(member)
+
+
+def test_no_channels_anywhere(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml", '[package.build]\nbackend = { name = "pixi-build-python" }\n'
+    )
+    assert read_one(manifest).channels == ()
+
+
+# --- additional dependencies ----------------------------------------------------------------
+
+
+def test_additional_dependencies_both_forms(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[package.build]\nbackend = { name = "pixi-build-python" }\n'
+        '[package.build.additional-dependencies]\ngit = "*"\nuv = ">=0.5"\n'
+        'cmake = { version = "3.*" }\nninja = {}\n',
+    )
+    assert read_one(manifest).additional_dependencies == ("git", "uv >=0.5", "cmake 3.*", "ninja")
+
+
+def test_backend_additional_dependencies_win(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        "[package.build]\n"
+        'backend = { name = "pixi-build-python", additional-dependencies = { uv = "0.5.*" } }\n'
+        'additional-dependencies = { git = "*" }\n',
+    )
+    assert read_one(manifest).additional_dependencies == ("uv 0.5.*",)
+
+
+# --- workspace = true -----------------------------------------------------------------------
+
+
+def test_workspace_version_from_same_file(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[workspace]\nchannels = []\n[workspace.dependencies]\npixi-build-python = "0.8.*"\n'
+        'uv = { version = ">=0.5" }\n'
+        '[package.build]\nbackend = { name = "pixi-build-python", workspace = true }\n'
+        "additional-dependencies = { uv = { workspace = true } }\n",
+    )
+    declaration = read_one(manifest)
+    assert declaration.spec == "pixi-build-python 0.8.*"
+    assert declaration.additional_dependencies == ("uv >=0.5",)
+
+
+def test_workspace_version_from_parent_workspace(tmp_path: Path) -> None:
+    write(
+        tmp_path / "pyproject.toml",
+        "[tool.pixi.workspace]\n"
+        '[tool.pixi.workspace.dependencies]\npixi-build-cmake = { version = "0.3.*" }\n',
+    )
+    member = write(
+        tmp_path / "libs" / "a" / "pixi.toml",
+        '[package]\nname = "a"\n'
+        '[package.build]\nbackend = { name = "pixi-build-cmake", workspace = true }\n',
+    )
+    assert read_one(member).spec == "pixi-build-cmake 0.3.*"
+
+
+def test_workspace_entry_missing(tmp_path: Path) -> None:
+    workspace = write(tmp_path / "pixi.toml", "[workspace]\n[workspace.dependencies]\n")
+    member = write(
+        tmp_path / "a" / "pixi.toml",
+        '[package]\n[package.build]\nbackend = { name = "pixi-build-cmake", workspace = true }\n',
+    )
+    message = fails(member, "workspace.dependencies.pixi-build-cmake")
+    assert str(workspace) in message
+
+
+def test_workspace_true_without_workspace(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[package]\n[package.build]\nbackend = { name = "pixi-build-cmake", workspace = true }\n',
+    )
+    fails(manifest, "package.build.backend", "no workspace manifest")
+
+
+def test_workspace_true_and_version_exclude_each_other(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml",
+        '[workspace]\n[workspace.dependencies]\nb = "1"\n[package.build]\n'
+        'backend = { name = "b", version = "1", workspace = true }\n',
+    )
+    fails(manifest, "package.build.backend", "exclude each other")
+
+
+# --- workspaces with several packages ---------------------------------------------------------
+
+
+def test_workspace_members(tmp_path: Path) -> None:
+    workspace = write(tmp_path / "pixi.toml", f'[workspace]\nchannels = ["{CF}"]\n')
+    python = (
+        '[package]\n[package.build]\nbackend = { name = "pixi-build-python", version = "0.8.*" }\n'
+    )
+    a = write(tmp_path / "a" / "pixi.toml", python)
+    write(tmp_path / "b" / "pixi.toml", python)
+    c = write(
+        tmp_path / "nested" / "c" / "pyproject.toml",
+        '[project]\nname = "c"\n'
+        '[tool.pixi.package.build]\nbackend = { name = "pixi-build-rust" }\n',
+    )
+    write(tmp_path / "d" / "pixi.toml", '[package]\nname = "no build section"\n')
+    for hidden in (".hidden", ".pixi", "node_modules", "build", "target"):
+        write(tmp_path / hidden / "pixi.toml", '[package.build]\nbackend = { name = "never" }\n')
+
+    found = read_declarations([workspace])
+    # a and b differ only by source: both are kept; the same manifest given twice is not.
+    assert [(d.name, Path(d.source)) for d in found] == [
+        ("pixi-build-python", a),
+        ("pixi-build-python", tmp_path / "b" / "pixi.toml"),
+        ("pixi-build-rust", c),
+    ]
+    assert all(d.channels == (CF,) and d.base == tmp_path for d in found)
+    # a and b are one request later (plan merges equal requests and keeps every source).
+    assert replace(found[0], source="") == replace(found[1], source="")
+    assert read_declarations([tmp_path, workspace, a]) == found
+
+
+def test_identical_declarations_are_deduplicated(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pixi.toml", '[package.build]\nbackend = { name = "pixi-build-python" }\n'
+    )
+    assert len(read_declarations([manifest, tmp_path, tmp_path / "." / "pixi.toml"])) == 1
+
+
+def test_workspace_without_packages(tmp_path: Path) -> None:
+    manifest = write(tmp_path / "pixi.toml", "[workspace]\n")
+    write(tmp_path / "a" / "pixi.toml", '[package]\nname = "a"\n')
+    fails(manifest, "[package.build]", "nothing names a build backend")
+
+
+# --- pyproject.toml -------------------------------------------------------------------------
+
+
+def test_pyproject_forms(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "x"\n'
+        '[tool.pixi.workspace]\nchannels = ["conda-forge"]\n'
+        '[tool.pixi.workspace.dependencies]\npixi-build-python = "0.8.*"\n'
+        "[tool.pixi.package.build]\n"
+        'backend = { name = "pixi-build-python", workspace = true, channels = ["a"] }\n'
+        'additional-dependencies = { uv = { version = "0.5.*" } }\n',
+    )
+    assert read_one(manifest) == Declaration(
+        name="pixi-build-python",
+        spec="pixi-build-python 0.8.*",
+        channels=("a",),
+        additional_dependencies=("uv 0.5.*",),
+        source=str(manifest),
+        base=tmp_path,
+    )
+    assert read_one(tmp_path) == read_one(manifest)
+
+
+def test_pyproject_channels_from_workspace(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pyproject.toml",
+        '[tool.pixi.project]\nchannels = ["conda-forge"]\n'
+        '[tool.pixi.package.build.backend]\nname = "pixi-build-python"\n',
+    )
+    assert read_one(manifest).channels == ("conda-forge",)
+
+
+def test_pyproject_without_pixi_table(tmp_path: Path) -> None:
+    manifest = write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
+    fails(manifest, "[tool.pixi]")
+    fails(tmp_path, "pixi.toml")  # a folder with nothing for Pixi
+
+
+def test_pyproject_without_build_section(tmp_path: Path) -> None:
+    manifest = write(tmp_path / "pyproject.toml", '[tool.pixi.package]\nname = "x"\n')
+    fails(manifest, "[tool.pixi.package.build]", "nothing names a build backend")
+
+
+# --- find_manifest ------------------------------------------------------------------------
+
+
+def test_find_manifest_searches_upward(tmp_path: Path) -> None:
+    manifest = write(tmp_path / "pixi.toml", "[workspace]\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    write(tmp_path / "a" / "pyproject.toml", '[project]\nname = "not pixi"\n')
+    assert find_manifest(deep) == manifest
+
+
+def test_find_manifest_prefers_pixi_toml(tmp_path: Path) -> None:
+    pyproject = write(tmp_path / "pyproject.toml", "[tool.pixi.workspace]\n")
+    assert find_manifest(tmp_path) == pyproject
+    pixi = write(tmp_path / "pixi.toml", "[workspace]\n")
+    assert find_manifest(tmp_path) == pixi
+
+
+def test_find_manifest_takes_pyproject_with_pixi_table(tmp_path: Path) -> None:
+    pyproject = write(tmp_path / "pyproject.toml", "[tool.pixi.workspace]\n")
+    assert find_manifest(tmp_path / "sub") == pyproject
+
+
+def test_find_manifest_finds_nothing(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError) as info:
+        find_manifest(tmp_path)
+    assert str(info.value) == (
+        f"no pixi.toml or pyproject.toml with [tool.pixi] in {tmp_path} or any parent folder"
+    )
+    assert info.value.exit_code == 2
+
+
+# --- errors -------------------------------------------------------------------------------
+
+BAD = [
+    ("[package.build\n", "invalid TOML", "line 1"),
+    ('[package.build]\nbackend = "pixi-build-python"\n', "package.build.backend", "table"),
+    ('[package.build]\nbackend = { version = "1" }\n', "package.build.backend.name", "missing"),
+    ("[package.build]\nbackend = { name = 3 }\n", "package.build.backend.name", "string"),
+    ('[package.build]\nbackend = { name = "a b" }\n', "package.build.backend.name", "a b"),
+    ('[package.build]\nbackend = { name = "c::x" }\n', "package.build.backend.name", "c::x"),
+    ('[package.build]\nbackend = { name = "x", version = 1 }\n', "backend.version", "string"),
+    ('[package.build]\nbackend = { name = "x", workspace = 1 }\n', "backend.workspace", "bool"),
+    ('[package.build]\nbackend = { name = "x", path = "." }\n', "backend.path", "channels"),
+    ('[package.build]\nbackend = { name = "x", channels = [] }\n', "backend.channels", "no"),
+    ('[package.build]\nbackend = { name = "x" }\nchannels = [1]\n', "channels[0]", "string"),
+    ('[package.build]\nbackend = { name = "x" }\nchannels = "c"\n', "build.channels", "array"),
+    ("[package]\nbuild = 3\n", "package.build", "table"),
+    ("package = 3\n", "package", "table"),
+    ("[package]\n", "[package.build]", "nothing names a build backend"),
+    (
+        '[package.build]\nbackend = { name = "x" }\nadditional-dependencies = { uv = 1 }\n',
+        "package.build.additional-dependencies.uv",
+        "table",
+    ),
+    (
+        '[package.build]\nbackend = { name = "x" }\nadditional-dependencies = { "u v" = "*" }\n',
+        'additional-dependencies."u v"',
+        "package name",
+    ),
+    (
+        '[workspace]\nchannels = [{ priority = 1 }]\n[package.build]\nbackend = { name = "x" }\n',
+        "workspace.channels[0].channel",
+        "string",
+    ),
+    (
+        "[workspace]\ndependencies = 1\n"
+        '[package.build]\nbackend = { name = "x", workspace = true }\n',
+        "workspace.dependencies",
+        "table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "what"), BAD)
+def test_bad_manifest(tmp_path: Path, text: str, key: str, what: str) -> None:
+    fails(write(tmp_path / "pixi.toml", text), key, what)
+
+
+def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path / "pyproject.toml", "[tool.pixi.package.build]\nbackend = { name = 1 }\n"
+    )
+    fails(manifest, "tool.pixi.package.build.backend.name", "string")
+    write(manifest, "tool = 1\n")
+    fails(manifest, "tool: expected a table")
+    write(manifest, "[tool]\npixi = 1\n")
+    fails(manifest, "tool.pixi: expected a table")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    fails(tmp_path / "nope" / "pixi.toml", "no such file")
+
+
+def test_not_a_manifest(tmp_path: Path) -> None:
+    fails(write(tmp_path / "recipe.yaml", "x: 1\n"), "not a Pixi manifest")
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    manifest = tmp_path / "pixi.toml"
+    manifest.write_bytes(b'[package.build]\nbackend = { name = "\xff" }\n')
+    fails(manifest, "UTF-8")
+
+
+def test_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = write(tmp_path / "pixi.toml", "")
+
+    def deny(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    fails(manifest, "cannot read", "Permission denied")
+
+
+def test_invalid_toml_names_line_and_column(tmp_path: Path) -> None:
+    manifest = write(tmp_path / "pixi.toml", '[package.build]\nbackend = { name = "x" = 1 }\n')
+    fails(manifest, "invalid TOML", "line 2, column")
+
+
+# --- plugins ------------------------------------------------------------------------------
+
+
+def test_plugin_manager_has_the_built_in_readers() -> None:
+    pm = plugin_manager()
+    assert pm is plugin_manager()
+    names = {impl.function.__name__ for impl in pm.hook.cpb_read_manifest.get_hookimpls()}
+    assert {"read_pixi_toml", "read_pyproject_toml"} <= names
+
+
+def test_a_plugin_reader_takes_its_own_kind(tmp_path: Path) -> None:
+    recipe = write(tmp_path / "recipe.yaml", "backend: pixi-build-rattler-build\n")
+
+    class RecipeReader:
+        @hookimpl
+        def cpb_read_manifest(self, path: Path) -> list[Declaration] | None:
+            if path.name != "recipe.yaml":
+                return None
+            return [Declaration("pixi-build-rattler-build", "pixi-build-rattler-build")]
+
+    plugin = RecipeReader()
+    plugin_manager().register(plugin)
+    try:
+        assert [d.name for d in read_declarations([recipe])] == ["pixi-build-rattler-build"]
+    finally:
+        plugin_manager().unregister(plugin)
+    fails(recipe, "not a Pixi manifest")
+
+
+# --- property: nothing but UserInputError escapes ---------------------------------------------
+
+
+def to_toml(value: object) -> str:
+    """Any value as inline TOML (keys and strings quoted JSON-style, which TOML accepts)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{to_toml(k)} = {to_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def optional(**fields: st.SearchStrategy[object]) -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+KEYS = st.sampled_from(["pixi-build-python", "uv", "version", "channel", "workspace"]) | st.text()
+LEAF = st.one_of(
+    st.sampled_from(["pixi-build-python", "0.8.*", "*", "a::b", "", "./c", " x y "]),
+    st.text(max_size=8),
+    st.integers(),
+    st.booleans(),
+)
+ANY = st.recursive(
+    LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3)
+)
+NAME = st.sampled_from(["pixi-build-python", "uv", "X.y_z"]) | LEAF
+BACKEND = optional(
+    name=NAME,
+    version=LEAF,
+    workspace=st.booleans() | LEAF,
+    channels=ANY,
+    path=LEAF,
+    **{"additional-dependencies": ANY},
+)
+BUILD = optional(backend=BACKEND, channels=ANY, **{"additional-dependencies": ANY})
+WORKSPACE = optional(
+    channels=ANY, dependencies=st.dictionaries(NAME.filter(lambda n: isinstance(n, str)), ANY) | ANY
+)
+#: Valid TOML shaped like a manifest, with wrong types and odd values anywhere.
+MANIFESTS = optional(
+    package=optional(build=BUILD), workspace=WORKSPACE | LEAF, project=WORKSPACE
+).map(lambda doc: "".join(f"{to_toml(k)} = {to_toml(v)}\n" for k, v in doc.items()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), MANIFESTS))
+def test_anything_reads_or_fails_cleanly(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = Path(folder) / "pixi.toml"
+        manifest.write_bytes(text.encode("utf-8", "surrogatepass"))
+        try:
+            found = read_declarations([manifest])
+        except UserInputError as e:
+            assert e.exit_code == 2
+            assert "\n" not in str(e)
+        else:
+            assert all(isinstance(d, Declaration) for d in found)
