@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,55 +80,52 @@ def _executable(prefix: Path, name: str, platform: str) -> str | None:
     return None
 
 
+#: What py-rattler's activation script can carry safely: its bash script puts the prefix in
+#: double quotes, where `$(...)` and backticks would run (seen with py-rattler 0.28).
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
+
+
 def capture_activation(prefix: Path) -> Activation:
     """Run the environment's activation in a real shell and record what it changes.
 
     py-rattler writes the script (activate.d scripts, env_vars.d, state variables); bash runs
     it in a clean environment; the difference is what every launcher applies before `exec`.
+    The script sees the prefix through a symlink with a plain name, so a store path with
+    quotes, `$` or backticks is never parsed by a shell; recorded values get the real path back.
     """
     if os.name == "nt":  # pragma: no cover - launchers on Windows are not supported yet
         raise OperationError("activating backend environments on Windows is not supported yet")
-    base_path = (
-        os.defpath.split(os.pathsep)
-        if not os.environ.get("PATH")
-        else os.environ["PATH"].split(os.pathsep)
-    )
-    result = activate(
-        prefix, ActivationVariables(None, base_path, PathModificationBehavior.Replace), Shell.bash
-    )
-    prepend = [str(p) for p in result.path[: max(len(result.path) - len(base_path), 0)]]
-    base = {"PATH": os.pathsep.join(base_path), "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
+    path_var = os.environ.get("PATH") or os.defpath
+    base_path = path_var.split(os.pathsep)
+    base = {"PATH": path_var, "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
     dump = "import json, os, sys; sys.stdout.write(json.dumps(dict(os.environ)))"
-    with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as handle:
-        handle.write(result.script)
-    try:
+    with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
+        alias = Path(tmp) / "prefix"
+        if not _SAFE_PATH.fullmatch(str(alias)):
+            raise OperationError(f"the temporary folder {tmp!r} is not a plain path; set TMPDIR")
+        alias.symlink_to(prefix, target_is_directory=True)
+        variables = ActivationVariables(None, base_path, PathModificationBehavior.Replace)
+        result = activate(alias, variables, Shell.bash)
+        script = Path(tmp) / "activate.sh"
+        script.write_text(result.script, encoding="utf-8")
         proc = subprocess.run(
-            [
-                "bash",
-                "--noprofile",
-                "--norc",
-                "-c",
-                '. "$1" >/dev/null </dev/null && exec "$2" -c "$3"',
-                "bash",
-                handle.name,
-                sys.executable,
-                dump,
-            ],
-            env=base,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    finally:
-        os.unlink(handle.name)
+            ["bash", "--noprofile", "--norc", "-c", '. "$1" >/dev/null </dev/null && exec "$2" -c "$3"',
+             "bash", str(script), sys.executable, dump],
+            env=base, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
     if proc.returncode != 0:
         raise OperationError(
             f"activating {prefix} failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
         )
+
+    def real(value: str) -> str:
+        return value.replace(str(alias), str(prefix))
+
     after: dict[str, str] = json.loads(proc.stdout)
+    prepend = [real(str(p)) for p in result.path[: max(len(result.path) - len(base_path), 0)]]
     # Exported shell functions (BASH_FUNC_x%%) and other non-identifiers are not variables.
     changed = {
-        k: v
+        k: real(v)
         for k, v in after.items()
         if base.get(k) != v and k not in _SHELL_OWN and k.isidentifier() and k.isascii()
     }

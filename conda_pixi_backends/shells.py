@@ -167,7 +167,9 @@ def _fish_activation(bin_dir: str, items: list[tuple[str, str]]) -> str:
     q = partial(quote, "fish")
     lines = [
         f"if not set -q {OVERRIDE_ALL}",
-        f"    contains -- {q(bin_dir)} $PATH; or set -gx PATH {q(bin_dir)} $PATH",
+        f"    if not contains -- {q(bin_dir)} $PATH",
+        f"        set -gx PATH {q(bin_dir)} $PATH",
+        "    end",
     ]
     for name, item in items:
         lines += [
@@ -180,7 +182,8 @@ def _fish_activation(bin_dir: str, items: list[tuple[str, str]]) -> str:
             "        end",
             "    end",
         ]
-    return "\n".join([*lines, "end", ""])
+    # fish's `set` keeps the status of the `test` before it, and `source` returns that status.
+    return "\n".join([*lines, "end", "true", ""])
 
 
 def _xonsh_activation(bin_dir: str, items: list[tuple[str, str]]) -> str:

@@ -330,9 +330,7 @@ def test_a_shell_that_cannot_carry_a_path_gets_a_script_that_says_so(
         assert value not in body
 
 
-@pytest.mark.skipif(
-    XONSH is None, reason="xonsh is not installed (pip install xonsh)"
-)
+@pytest.mark.skipif(XONSH is None, reason="xonsh is not installed (pip install xonsh)")
 @pytest.mark.parametrize("user", [None, "foo=/x", PY])
 def test_xonsh_real(user: str | None, tmp_path: Path) -> None:
     script = tmp_path / "activate.xsh"
@@ -360,9 +358,7 @@ def test_xonsh_real(user: str | None, tmp_path: Path) -> None:
     assert out[OVERRIDE] == (f"{user},{ours}" if user else ours)
 
 
-@pytest.mark.skipif(
-    XONSH is None, reason="xonsh is not installed (pip install xonsh)"
-)
+@pytest.mark.skipif(XONSH is None, reason="xonsh is not installed (pip install xonsh)")
 @pytest.mark.parametrize("all_value", ["", "1"])
 def test_xonsh_real_override_all(all_value: str, tmp_path: Path) -> None:
     script = tmp_path / "activate.xsh"
