@@ -33,6 +33,7 @@ case "$command" in
         setup_shells
         setup_venv
         .venv/bin/ruff check .
+        .venv/bin/ruff format --check .
         exec .venv/bin/python -m pytest "$@"
         ;;
     *)

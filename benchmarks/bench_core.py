@@ -41,7 +41,9 @@ def big_channel(channel: Path, packages: int = 40, files: int = 100) -> Path:
     """A backend the size of a small Python one: 40 dependencies holding 4000 files, 16 MB."""
     names = [f"bench-dep-{i}" for i in range(packages)]
     for name in names:
-        payload = {f"lib/{name}/module_{j}.py": f"# {name} {j}\n" + "x = 1\n" * 680 for j in range(files)}
+        payload = {
+            f"lib/{name}/module_{j}.py": f"# {name} {j}\n" + "x = 1\n" * 680 for j in range(files)
+        }
         demo.build_package(channel, name, "1.0", payload)
     demo.build_runtime(channel)
     demo.build_package(channel, "pixi-build-api-version", demo.API_VERSION)
@@ -50,7 +52,9 @@ def big_channel(channel: Path, packages: int = 40, files: int = 100) -> Path:
     return channel
 
 
-def median_ms(run: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None) -> float:
+def median_ms(
+    run: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None
+) -> float:
     times = []
     for _ in range(repeat):
         if setup:
@@ -63,13 +67,17 @@ def median_ms(run: Callable[[], object], repeat: int, setup: Callable[[], object
 
 def sh(argv: list[str], env: dict[str, str] | None = None) -> Callable[[], None]:
     def run() -> None:
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     return run
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=15)
     n = parser.parse_args().repeat
     work = Path(tempfile.mkdtemp(prefix="cpb-bench-"))
@@ -77,14 +85,26 @@ def main() -> int:
         channel = demo.build_demo_channel(work / "channel")
         root = work / "store"
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("PIXI_BUILD", "CONDA_PIXI"))},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("PIXI_BUILD", "CONDA_PIXI"))
+            },
             "CONDA_PIXI_BACKENDS_ROOT": str(root),
             "CONDA_PIXI_BACKENDS_CHANNELS": channel.as_uri(),
             "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": "",
             "CONDA_PIXI_BACKENDS_CONFIG": str(work / "none.yml"),
         }
         install = [sys.executable, "-m", "conda_pixi_backends", "install", BACKEND]
-        raw = [sys.executable, "-c", RAW, channel.as_uri(), BACKEND, str(work / "raw-env"), str(work / "raw-pkgs")]
+        raw = [
+            sys.executable,
+            "-c",
+            RAW,
+            channel.as_uri(),
+            BACKEND,
+            str(work / "raw-env"),
+            str(work / "raw-pkgs"),
+        ]
 
         def clean_store() -> None:
             shutil.rmtree(root, ignore_errors=True)
@@ -96,12 +116,16 @@ def main() -> int:
         rows = []
         cold = median_ms(sh(install, env), n, clean_store)
         rattler_raw = median_ms(sh(raw, env), n, clean_raw)
-        rows.append(("cold install, demo", cold, "raw py-rattler solve+install", rattler_raw, "1.3x"))
+        rows.append(
+            ("cold install, demo", cold, "raw py-rattler solve+install", rattler_raw, "1.3x")
+        )
         big = [*install[:-1], "pixi-build-bench", "-c", big_channel(work / "big").as_uri()]
         big_raw = [*raw[:3], (work / "big").as_uri(), "pixi-build-bench", *raw[5:]]
         cold = median_ms(sh(big, env), max(n // 3, 3), clean_store)
         rattler_raw = median_ms(sh(big_raw, env), max(n // 3, 3), clean_raw)
-        rows.append(("cold install, 4000 files", cold, "raw py-rattler solve+install", rattler_raw, "1.3x"))
+        rows.append(
+            ("cold install, 4000 files", cold, "raw py-rattler solve+install", rattler_raw, "1.3x")
+        )
 
         sh(install, env)()
         noop = median_ms(sh(install, env), n)
@@ -110,20 +134,33 @@ def main() -> int:
 
         script = root / "activate" / "activate.bash"
         clean = {"PATH": "/usr/bin:/bin", "HOME": str(work)}
-        sourced = median_ms(sh(["bash", "--noprofile", "--norc", "-c", f". '{script}'"], clean), n * 4)
+        sourced = median_ms(
+            sh(["bash", "--noprofile", "--norc", "-c", f". '{script}'"], clean), n * 4
+        )
         bare = median_ms(sh(["bash", "--noprofile", "--norc", "-c", ":"], clean), n * 4)
         rows.append(("bash: source activate.bash", sourced, "bash -c :", bare, "+5 ms"))
 
         prefix = next(p for p in (root / "envs").glob(f"{BACKEND}-*") if p.is_dir())
-        activated = {**clean, "DEMO_RUNTIME_ACTIVE": "1", "DEMO_RUNTIME_FLAVOR": "vanilla", "CONDA_PREFIX": str(prefix)}
+        activated = {
+            **clean,
+            "DEMO_RUNTIME_ACTIVE": "1",
+            "DEMO_RUNTIME_FLAVOR": "vanilla",
+            "CONDA_PREFIX": str(prefix),
+        }
         launcher = median_ms(sh([str(root / "bin" / BACKEND), "--version"], clean), n * 4)
         direct = median_ms(sh([str(prefix / "bin" / BACKEND), "--version"], activated), n * 4)
         rows.append(("launcher --version", launcher, "backend directly", direct, "+5 ms"))
 
-        print(f"conda-pixi-backends core benchmarks: medians of {n} runs ({n * 4} for shell and launcher)")
-        print(f"{'measure':<28} {'ms':>8}   {'baseline':<30} {'ms':>8}  {'ratio':>6}  {'diff ms':>8}  target")
+        print(
+            f"conda-pixi-backends core benchmarks: medians of {n} runs ({n * 4} for shell and launcher)"
+        )
+        print(
+            f"{'measure':<28} {'ms':>8}   {'baseline':<30} {'ms':>8}  {'ratio':>6}  {'diff ms':>8}  target"
+        )
         for name, value, base_name, base, target in rows:
-            print(f"{name:<28} {value:8.1f}   {base_name:<30} {base:8.1f}  {value / base:6.2f}  {value - base:8.1f}  {target}")
+            print(
+                f"{name:<28} {value:8.1f}   {base_name:<30} {base:8.1f}  {value / base:6.2f}  {value - base:8.1f}  {target}"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
