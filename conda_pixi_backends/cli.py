@@ -144,7 +144,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
             progress = sys.stderr.isatty() and not args.json
             if progress:
-                print(f"Installing {len(todo)} backend environment(s)...", file=sys.stderr)
+                print(
+                    f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr
+                )
             results = installer.install(store, [e.request for e in todo], args.force, progress)
             for entry, (record, fresh) in zip(todo, results, strict=True):
                 entry.record, entry.status = record, plan.INSTALLED if fresh else plan.ALREADY

@@ -8,12 +8,10 @@ its own environment lock, into one shared package cache.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,7 +96,6 @@ def capture_activation(prefix: Path) -> Activation:
     path_var = os.environ.get("PATH") or os.defpath
     base_path = path_var.split(os.pathsep)
     base = {"PATH": path_var, "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
-    dump = "import json, os, sys; sys.stdout.write(json.dumps(dict(os.environ)))"
     with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
         alias = Path(tmp) / "prefix"
         if not _SAFE_PATH.fullmatch(str(alias)):
@@ -109,8 +106,8 @@ def capture_activation(prefix: Path) -> Activation:
         script = Path(tmp) / "activate.sh"
         script.write_text(result.script, encoding="utf-8")
         proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", '. "$1" >/dev/null </dev/null && exec "$2" -c "$3"',
-             "bash", str(script), sys.executable, dump],
+            ["bash", "--noprofile", "--norc", "-c", '. "$1" >/dev/null </dev/null && exec env -0',
+             "bash", str(script)],
             env=base, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     if proc.returncode != 0:
@@ -121,7 +118,7 @@ def capture_activation(prefix: Path) -> Activation:
     def real(value: str) -> str:
         return value.replace(str(alias), str(prefix))
 
-    after: dict[str, str] = json.loads(proc.stdout)
+    after = dict(item.partition("=")[::2] for item in proc.stdout.split("\0") if "=" in item)
     prepend = [real(str(p)) for p in result.path[: max(len(result.path) - len(base_path), 0)]]
     # Exported shell functions (BASH_FUNC_x%%) and other non-identifiers are not variables.
     changed = {

@@ -86,7 +86,11 @@ def by_name(result: dict) -> dict[str, dict]:
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every path under the store with its content hash (or 'dir'): to prove nothing changed."""
+    """Every path under the store with its content hash (or 'dir'): to prove nothing changed.
+
+    `cache/` is left out: py-rattler's repodata cache may note a failed fetch, which changes no
+    environment, metadata, launcher or script.
+    """
     import hashlib
 
     if not root.exists():
@@ -94,6 +98,8 @@ def snapshot(root: Path) -> dict[str, str]:
     state = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
+        if rel.split(os.sep)[0] == "cache":
+            continue
         if path.is_symlink() or path.is_dir():
             state[rel] = "dir" if path.is_dir() else os.readlink(path)
         else:

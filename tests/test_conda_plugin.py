@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,26 @@ def test_bad_input_through_conda(env: dict[str, str], tmp_path: Path) -> None:
     assert "PIXI_BUILD_BACKEND_OVERRIDE" in proc.stderr and "Traceback" not in proc.stderr
     flag = conda("pixi-backend", "install", "--bogus", env=env, cwd=tmp_path)
     assert flag.returncode == 2 and "--bogus" in flag.stderr
+
+
+def test_console_script_and_module_share_one_parser(env: dict[str, str], tmp_path: Path) -> None:
+    script = shutil.which("conda-pixi-backend", path=str(Path(sys.executable).parent))
+    assert script, "the package's console script is installed beside its Python"
+    module = [sys.executable, "-m", "conda_pixi_backends"]
+    for args in (["--help"], ["install", "--help"], ["--version"]):
+        a = subprocess.run([script, *args], env=env, capture_output=True, text=True)
+        b = subprocess.run([*module, *args], env=env, capture_output=True, text=True)
+        assert a.returncode == b.returncode == 0
+        assert a.stdout == b.stdout and a.stdout
+
+
+@needs_conda
+def test_conda_help_lists_the_same_commands(env: dict[str, str], tmp_path: Path) -> None:
+    ours = subprocess.run([sys.executable, "-m", "conda_pixi_backends", "install", "--help"],
+                          env=env, capture_output=True, text=True)  # fmt: skip
+    theirs = conda("pixi-backend", "install", "--help", env=env, cwd=tmp_path)
+    assert theirs.returncode == 0, theirs.stderr
+    assert (
+        theirs.stdout.replace("conda pixi-backend", "conda-pixi-backend").split()
+        == ours.stdout.split()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,44 @@ def test_platform_flag_changes_the_key(cli: Run, channel: Path) -> None:
     )
     assert cross["backends"][0]["platform"] == other
     assert cross["backends"][0]["key"] != native["key"]
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_on_a_terminal_only(cli: Run, env: dict, tmp_path: Path) -> None:
+    import pty
+
+    quiet = cli("install", BACKEND, "--root", str(tmp_path / "a"))
+    assert quiet.returncode == 0 and quiet.stderr == "", "no progress when output is not a terminal"
+    controller, terminal = pty.openpty()
+    argv = [
+        sys.executable,
+        "-m",
+        "conda_pixi_backends",
+        "install",
+        BACKEND,
+        "--root",
+        str(tmp_path / "b"),
+    ]
+    proc = subprocess.Popen(
+        argv, env=env, stdin=terminal, stdout=terminal, stderr=terminal, cwd=tmp_path
+    )
+    os.close(terminal)
+    screen = read_all(controller)
+    os.close(controller)
+    assert proc.wait(timeout=120) == 0, screen
+    assert "Solving and installing 1 backend environment(s)" in screen
+    assert "installing packages" in screen, "py-rattler's progress bars"
+    json_run = cli("install", BACKEND, "--root", str(tmp_path / "c"), "--json")
+    assert json_run.stderr == ""
