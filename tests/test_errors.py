@@ -147,6 +147,8 @@ def test_verbose_shows_the_traceback(cli: Run, tmp_path: Path) -> None:
 
 def test_unreachable_channel(cli: Run, root: Path, installed: dict) -> None:
     """A closed port on loopback: the connection is refused at once."""
-    proc = cli("install", "pixi-build-demo-cmake", "-c", "http://127.0.0.1:9/chan", "--override-channels")
+    proc = cli(
+        "install", "pixi-build-demo-cmake", "-c", "http://127.0.0.1:9/chan", "--override-channels"
+    )
     assert "http://127.0.0.1:9/chan" in one_line_error(proc, 1)
     assert snapshot(root) == installed
