@@ -80,3 +80,40 @@ def make_plan(
         record = None if force else store.record(request.env_name)
         plan.append(Entry(request, ALREADY if record else WOULD_INSTALL, record=record))
     return plan
+
+
+def provision(
+    store: Store,
+    requests: Sequence[Request],
+    overrides: Overrides,
+    force: bool = False,
+    dry_run: bool = False,
+    progress: bool = False,
+) -> list[Entry]:
+    """Plan, install what is missing, note what is reused, and expose the result.
+
+    With `dry_run` nothing is solved, downloaded or written. py-rattler is imported only
+    when something must be installed.
+    """
+    import sys
+
+    entries = make_plan(store, requests, overrides, force=force)
+    if dry_run:
+        return entries
+    store.ensure()
+    todo = [e for e in entries if e.status == WOULD_INSTALL]
+    if todo:
+        from conda_pixi_backends import installer
+
+        if progress:
+            print(f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr)
+        results = installer.install(store, [e.request for e in todo], force, progress)
+        for entry, (record, fresh) in zip(todo, results, strict=True):
+            entry.record, entry.status = record, INSTALLED if fresh else ALREADY
+    for entry in entries:
+        if entry.status == ALREADY and entry.record is not None:
+            store.touch(entry.record, [s for s in entry.request.sources if s != "command line"])
+    from conda_pixi_backends import exposure
+
+    exposure.expose(store, [e.record for e in entries if e.record is not None])
+    return entries

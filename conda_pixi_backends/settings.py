@@ -101,18 +101,32 @@ class Settings(BaseSettings):
     channel_alias: str = Field(
         "https://prefix.dev", description="The URL a bare channel name is joined to."
     )
+    backends: Annotated[list[str] | dict[str, list[str]], NoDecode] = Field(
+        default_factory=list,
+        description="MatchSpecs `sync` provisions: a list, or a mapping of platform to list.",
+    )
+    mirrors: dict[str, list[str]] = Field(
+        default_factory=dict, description="Channel URL to mirror URLs, handed to py-rattler."
+    )
+    offline: bool = Field(
+        False, description="Install from the package cache and cached repodata only."
+    )
+    user_root: Path = Field(
+        default_factory=default_root,
+        description="A writable store for what a read-only shared `root` lacks.",
+    )
 
     @field_validator("channels", mode="before")
     @classmethod
     def _split_channels(cls, value: Any) -> Any:
         return _split_list(value, ",")
 
-    @field_validator("constraints", mode="before")
+    @field_validator("constraints", "backends", mode="before")
     @classmethod
-    def _split_constraints(cls, value: Any) -> Any:
+    def _split_specs(cls, value: Any) -> Any:
         return _split_list(value, ";")
 
-    @field_validator("root", mode="after")
+    @field_validator("root", "user_root", mode="after")
     @classmethod
     def _check_root(cls, root: Path) -> Path:
         root = root.expanduser()
