@@ -85,9 +85,14 @@ def finish(code: int) -> int:
     return code
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser of `conda-pixi-backend`; the docs' CLI reference is generated from it."""
     parser = _Parser(
         prog=PROG, description="Shared, pinned Pixi build backends for conda users and admins."
     )
     configure_parser(parser)
-    return finish(run(parser.parse_args(argv)))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return finish(run(build_parser().parse_args(argv)))

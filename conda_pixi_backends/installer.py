@@ -1,19 +1,24 @@
-"""Solving and installing backend environments with py-rattler.
+"""Solving, installing and locking backend environments with py-rattler.
 
-This is the only module that imports py-rattler, and only the install path imports it. All
-requests are solved concurrently against one gateway, then installed concurrently, each under
-its own environment lock, into one shared package cache.
+This is the only module that imports py-rattler, and only the paths that need it import it.
+All requests are solved concurrently against one gateway, then installed concurrently, each
+under its own environment lock, into one shared package cache. How channels are reached
+(offline, mirrors, authentication) is py-rattler's own configuration: a `SourceConfig` for the
+gateway and a `Client` built from a `rattler.Config`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import rattler
@@ -22,11 +27,27 @@ from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, 
 
 from conda_pixi_backends.errors import OperationError, UserInputError
 from conda_pixi_backends.model import Request
+from conda_pixi_backends.plan import CONFIG, Fetch, manifest_sources, same_packages
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
 
 #: Variables a shell sets for itself; never part of what an activation does.
 _SHELL_OWN = {"PATH", "PWD", "OLDPWD", "SHLVL", "_", "CONDA_SHLVL"}
+#: What py-rattler says when `force-cache-only` finds nothing for a subdir.
+_NO_CACHE = re.compile(r"no usable repodata cache for (\S+)")
+
+Records = list[rattler.RepoDataRecord]
+
+
+@dataclass
+class Outcome:
+    """What installing one request did."""
+
+    record: EnvRecord
+    installed: bool
+    #: The prefix the environment used before this install replaced it; retire it once the
+    #: launchers point at `record.prefix`.
+    replaced: Path | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -34,7 +55,28 @@ def _one_line(exc: BaseException) -> str:
     return "; ".join(lines) if lines else type(exc).__name__
 
 
-async def _solve(request: Request, gateway: rattler.Gateway) -> list[rattler.RepoDataRecord]:
+def client(fetch: Fetch) -> rattler.Client:
+    """py-rattler's standard client (retries, authentication from RATTLER_AUTH_FILE or the
+    keyring, proxies) with the configured mirrors."""
+    config = rattler.Config()
+    for url, mirrors in fetch.mirrors.items():
+        try:
+            config.set(f'mirrors."{url.rstrip("/")}"', json.dumps([m.rstrip("/") for m in mirrors]))
+        except ValueError as exc:
+            raise UserInputError(f"mirrors: {url}: {_one_line(exc)}") from None
+    return rattler.Client.from_config(config)
+
+
+def gateway(store: Store, fetch: Fetch, http: rattler.Client) -> rattler.Gateway:
+    """Offline, the gateway reads cached repodata only, however old; file:// channels are read
+    directly either way."""
+    source = rattler.SourceConfig(
+        cache_action="force-cache-only" if fetch.offline else "cache-or-fetch"
+    )
+    return rattler.Gateway(cache_dir=store.cache, default_config=source, client=http)
+
+
+async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> Records:
     platform = rattler.Platform(request.platform)
     virtual = rattler.VirtualPackage.detect() if request.platform == current_platform() else []
     try:
@@ -51,7 +93,9 @@ async def _solve(request: Request, gateway: rattler.Gateway) -> list[rattler.Rep
         rx.InvalidVersionSpecError,
         rx.InvalidPackageNameError,
     ) as exc:
-        raise UserInputError(f"{request.spec}: invalid spec: {_one_line(exc)}") from None
+        where = ", ".join("setting 'backends'" if s == CONFIG else s for s in request.sources)
+        origin = f" (from {where})" if where else ""
+        raise UserInputError(f"{request.spec}: invalid spec{origin}: {_one_line(exc)}") from None
     except rx.InvalidChannelError as exc:
         raise UserInputError(f"invalid channel for {request.name}: {_one_line(exc)}") from None
     except rx.SolverError as exc:
@@ -60,9 +104,28 @@ async def _solve(request: Request, gateway: rattler.Gateway) -> list[rattler.Rep
             f"{', '.join(request.channels)}: {_one_line(exc)}"
         ) from None
     except (rx.GatewayError, rx.FetchRepoDataError) as exc:
+        missing = _NO_CACHE.search(str(exc))
+        if offline and missing:
+            raise OperationError(
+                f"offline: no cached repodata for {missing.group(1)} (needed by {request.name}); "
+                "run once online to cache it"
+            ) from None
         raise OperationError(
             f"cannot read channels for {request.name} ({', '.join(request.channels)}): {_one_line(exc)}"
         ) from None
+
+
+async def _solve_all(
+    store: Store, requests: Sequence[Request], fetch: Fetch, http: rattler.Client
+) -> list[Records]:
+    shared = gateway(store, fetch, http)
+    return list(await asyncio.gather(*(_solve(r, shared, fetch.offline) for r in requests)))
+
+
+def solve(store: Store, requests: Sequence[Request], fetch: Fetch | None = None) -> list[Records]:
+    """The newest solution of each request, in order."""
+    fetch = fetch or Fetch()
+    return asyncio.run(_solve_all(store, requests, fetch, client(fetch)))
 
 
 def _executable(prefix: Path, name: str, platform: str) -> str | None:
@@ -130,91 +193,145 @@ def capture_activation(prefix: Path) -> Activation:
     return Activation(path_prepend=prepend, set=changed, unset=removed)
 
 
+def package_rows(records: Sequence[rattler.RepoDataRecord]) -> list[dict[str, str]]:
+    """Records as the metadata keeps them: enough to compare, lock and report."""
+    return [
+        {
+            "name": r.name.normalized,
+            "version": str(r.version),
+            "build": str(r.build),
+            "channel": str(r.channel or ""),
+            "url": str(r.url),
+            "subdir": r.subdir,
+            "sha256": r.sha256.hex() if isinstance(r.sha256, bytes) else str(r.sha256 or ""),
+        }
+        for r in records
+    ]
+
+
+async def _check_cached(
+    store: Store, requests: Sequence[Request], solved: Sequence[Records]
+) -> None:
+    """Offline, every package must be in the package cache (or on a local file:// channel)."""
+    index = await rattler.PackageCache(store.pkgs).index()
+    for request, records in zip(requests, solved, strict=True):
+        for record in records:
+            if not str(record.url).startswith("file:") and not index.contains_record(record):
+                raise OperationError(
+                    f"offline: {record.file_name} (needed by {request.name}, from {record.url}) "
+                    f"is not in the package cache {store.pkgs}; run once online to fetch it"
+                )
+
+
+async def _link(
+    request: Request,
+    records: Records,
+    prefix: Path,
+    store: Store,
+    progress: bool,
+    http: rattler.Client,
+) -> tuple[str, Activation]:
+    """Install the records into `prefix`; return its executable and recorded activation."""
+    try:
+        await rattler.install(
+            records,
+            target_prefix=prefix,
+            cache_dir=store.pkgs,
+            platform=rattler.Platform(request.platform),
+            show_progress=progress,
+            client=http,
+        )
+    except (
+        rx.InstallerError,
+        rx.LinkError,
+        rx.TransactionError,
+        rx.IoError,
+        rx.ExtractError,
+    ) as exc:
+        raise OperationError(
+            f"installing {request.name} into {prefix} failed: {_one_line(exc)}"
+        ) from None
+    executable = _executable(prefix, request.name, request.platform)
+    if executable is None:
+        raise OperationError(
+            f"{request.name}: the package installs no executable named {request.name}; "
+            "is it a Pixi build backend?"
+        )
+    if request.platform != current_platform():
+        return executable, Activation()
+    return executable, await asyncio.to_thread(capture_activation, prefix)
+
+
 async def _install(
     store: Store,
     request: Request,
-    records: list[rattler.RepoDataRecord],
+    records: Records,
     force: bool,
+    exact: bool,
     progress: bool,
-) -> tuple[EnvRecord, bool]:
-    """Install one environment under its lock. Returns its record and whether it was installed."""
-    lock = store.lock(request.env_name)
-    await asyncio.to_thread(lock.__enter__)
-    try:
+    http: rattler.Client,
+) -> Outcome:
+    """Install one environment under its lock.
+
+    A complete environment is kept when it appeared meanwhile (another process installed it),
+    or, with `exact`, when it holds exactly `records`. Otherwise, if one exists, the new one
+    goes into a fresh prefix beside it, and the metadata, written last, switches to it: the
+    old prefix keeps serving launchers already started, and the caller retires it.
+    """
+    with ExitStack() as held:
+        await asyncio.to_thread(held.enter_context, store.lock(request.env_name))
         existing = store.record(request.env_name)
-        if existing is not None and not force:
-            return existing, False  # another process finished it while we solved
-        store.forget(request.env_name)  # incomplete or forced: start from nothing
-        prefix = store.prefix(request)
+        rows = package_rows(records)
+        reuse = not exact or (existing is not None and same_packages(existing.packages, rows))
+        if existing is not None and not force and reuse:
+            return Outcome(existing, False)
+        if existing is None:
+            store.forget(request.env_name)  # incomplete: start from nothing
+        prefix = store.new_prefix(request.env_name)
+        if prefix.name != request.env_name:  # `gc` spares a folder of envs/ whose lock is held
+            await asyncio.to_thread(held.enter_context, store.lock(prefix.name))
         try:
-            await rattler.install(
-                records,
-                target_prefix=prefix,
-                cache_dir=store.pkgs,
-                platform=rattler.Platform(request.platform),
-                show_progress=progress,
-            )
-            executable = _executable(prefix, request.name, request.platform)
-            if executable is None:
-                raise OperationError(
-                    f"{request.name}: the package installs no executable named {request.name}; "
-                    "is it a Pixi build backend?"
-                )
-            local = request.platform == current_platform()
-            activation = (
-                await asyncio.to_thread(capture_activation, prefix) if local else Activation()
-            )
-        except BaseException as exc:
-            store.forget(request.env_name)
-            if isinstance(
-                exc,
-                (rx.InstallerError, rx.LinkError, rx.TransactionError, rx.IoError, rx.ExtractError),
-            ):
-                raise OperationError(
-                    f"installing {request.name} into {prefix} failed: {_one_line(exc)}"
-                ) from None
+            executable, activation = await _link(request, records, prefix, store, progress, http)
+        except BaseException:
+            shutil.rmtree(prefix, ignore_errors=True)
+            if existing is None:
+                store.forget(request.env_name)
             raise
         stamp = now()
+        manifests = {*manifest_sources(request.sources), *(existing.manifests if existing else [])}
         record = EnvRecord(
             name=request.name,
             key=request.key,
             request=request.canonical(),
             prefix=str(prefix),
-            executable=executable if local else None,
-            packages=[
-                {
-                    "name": r.name.normalized,
-                    "version": str(r.version),
-                    "build": str(r.build),
-                    "channel": str(r.channel or ""),
-                    "url": str(r.url),
-                    "subdir": r.subdir,
-                    "sha256": (
-                        r.sha256.hex() if isinstance(r.sha256, bytes) else str(r.sha256 or "")
-                    ),
-                }
-                for r in records
-            ],
+            executable=executable if request.platform == current_platform() else None,
+            packages=rows,
             activation=activation,
             created=stamp,
             last_used=stamp,
-            manifests=sorted(s for s in request.sources if s != "command line"),
+            manifests=sorted(manifests),
         )
         store.write_record(record)  # last: from here on the environment is complete
-        return record, True
-    finally:
-        lock.__exit__(None, None, None)
+        return Outcome(record, True, Path(existing.prefix) if existing else None)
 
 
 async def _install_all(
-    store: Store, requests: Sequence[Request], force: bool, progress: bool
-) -> list[tuple[EnvRecord, bool]]:
-    gateway = rattler.Gateway(cache_dir=store.cache)
-    solved = await asyncio.gather(*(_solve(r, gateway) for r in requests))
+    store: Store,
+    requests: Sequence[Request],
+    force: bool,
+    progress: bool,
+    fetch: Fetch,
+    given: Sequence[Records] | None,
+) -> list[Outcome]:
+    http = client(fetch)
+    solved = list(given) if given is not None else await _solve_all(store, requests, fetch, http)
+    if fetch.offline:
+        await _check_cached(store, requests, solved)
+    exact = given is not None
     return list(
         await asyncio.gather(
             *(
-                _install(store, r, recs, force, progress)
+                _install(store, r, recs, force, exact, progress, http)
                 for r, recs in zip(requests, solved, strict=True)
             )
         )
@@ -222,9 +339,75 @@ async def _install_all(
 
 
 def install(
-    store: Store, requests: Sequence[Request], force: bool = False, progress: bool = False
-) -> list[tuple[EnvRecord, bool]]:
-    """Solve and install the requests; one (record, newly_installed) per request, in order."""
+    store: Store,
+    requests: Sequence[Request],
+    force: bool = False,
+    progress: bool = False,
+    fetch: Fetch | None = None,
+    records: Sequence[Records] | None = None,
+) -> list[Outcome]:
+    """Install the requests, in order: solved now, or exactly the given `records` (a lock
+    file's, an update's solution), one list per request, with no solve."""
     if not shutil.which("bash") and os.name != "nt":
         raise OperationError("bash is needed to record backend activation; install it")
-    return asyncio.run(_install_all(store, requests, force, progress))
+    return asyncio.run(_install_all(store, requests, force, progress, fetch or Fetch(), records))
+
+
+# Lock files: rattler's format (as pixi.lock), one lock environment per request key.
+
+
+def write_lock(
+    path: Path, platforms: Sequence[str], requests: Sequence[Request], solved: Sequence[Records]
+) -> None:
+    """Write the solutions in rattler's lock-file format, atomically."""
+    chosen = sorted({*platforms, *(r.platform for r in requests)})
+    locks = {p: rattler.LockPlatform(p) for p in chosen}
+    lock = rattler.LockFile(list(locks.values()))
+    for request, records in zip(requests, solved, strict=True):
+        name = request.env_name
+        lock.set_channels(name, [rattler.LockChannel(c) for c in request.channels])
+        for record in records:
+            lock.add_conda_package(name, locks[request.platform], record)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        lock.to_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_lock(path: Path) -> dict[tuple[str, str], Records]:
+    """(lock environment name, platform) -> its exact records."""
+    try:
+        lock = rattler.LockFile.from_path(path)
+    except Exception as exc:  # py-rattler raises plain exceptions for unreadable files
+        raise UserInputError(f"{path}: not a readable lock file: {_one_line(exc)}") from None
+    found: dict[tuple[str, str], Records] = {}
+    for name, environment in lock.environments():
+        for platform, records in environment.conda_repodata_records().items():
+            found[(name, str(platform))] = records
+    return found
+
+
+def locked_records(
+    path: Path, requests: Sequence[Request]
+) -> tuple[list[Records], list[list[dict[str, str]]]]:
+    """Each request's locked records (and their metadata rows). A request the lock file does
+    not cover is bad input: the lock file is out of date."""
+    if not path.is_file():
+        raise UserInputError(f"{path}: no such lock file; write it with: conda pixi-backend lock")
+    found = read_lock(path)
+    chosen = []
+    for request in requests:
+        records = found.get((request.env_name, request.platform))
+        if not records:
+            raise UserInputError(
+                f"{path}: does not lock {request.spec!r} for {request.platform} "
+                f"(environment {request.env_name}); "
+                "update it with: conda pixi-backend lock"
+            )
+        chosen.append(records)
+    return chosen, [package_rows(r) for r in chosen]

@@ -6,11 +6,13 @@ backends (the common case) costs milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from conda_pixi_backends.model import Declaration, Request, normalize_channel
+from conda_pixi_backends.model import Declaration, Request, normalize_channel, normalize_spec
 from conda_pixi_backends.overrides import Override, Overrides
 from conda_pixi_backends.settings import Settings
 from conda_pixi_backends.store import EnvRecord, Store
@@ -19,6 +21,11 @@ OVERRIDDEN = "overridden"
 ALREADY = "already-installed"
 INSTALLED = "installed"
 WOULD_INSTALL = "would-install"
+#: Sources of a request that are not manifest files.
+COMMAND_LINE = "command line"
+CONFIG = "config"
+#: The lock file `lock` writes and `--locked` reads by default.
+LOCK_FILE = "pixi-backends.lock"
 
 
 @dataclass
@@ -29,6 +36,35 @@ class Entry:
     status: str
     override: Override | None = None
     record: EnvRecord | None = None
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """How channels are reached; handed to py-rattler's own configuration by the installer."""
+
+    offline: bool = False
+    #: Channel URL -> mirror URLs, tried in order instead of the channel.
+    mirrors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Fetch:
+        return cls(offline=settings.offline, mirrors=dict(settings.mirrors))
+
+
+def manifest_sources(sources: Iterable[str]) -> list[str]:
+    """The manifest files among a request's sources (not the command line, not the config)."""
+    return [s for s in sources if s not in (COMMAND_LINE, CONFIG)]
+
+
+def same_packages(a: Iterable[Mapping[str, str]], b: Iterable[Mapping[str, str]]) -> bool:
+    """Equal package sets: name, version, build, and sha256 (or the URL when there is none)."""
+
+    def identity(rows: Iterable[Mapping[str, str]]) -> set[tuple[str, ...]]:
+        return {
+            (p["name"], p["version"], p["build"], p.get("sha256") or p.get("url", "")) for p in rows
+        }
+
+    return identity(a) == identity(b)
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -63,14 +99,52 @@ def requests_for(
     return [replace(r, sources=_dedupe(sources)) for r, sources in merged.items()]
 
 
+def config_backends(settings: Settings, origin: str = "setting 'backends'") -> list[Declaration]:
+    """What the `backends` setting asks for on `settings.platform`: a list of MatchSpecs, or a
+    mapping of platform to such lists. `origin` (file and line, variable) names bad specs."""
+    getter = getattr(settings, "backend_specs", None)
+    if callable(getter):
+        specs: Any = getter(settings.platform)
+    elif isinstance(settings.backends, dict):
+        specs = settings.backends.get(settings.platform, [])
+    else:
+        specs = settings.backends
+    where = f"{origin}: backends"
+    found = []
+    for text in specs or []:
+        name, spec = normalize_spec(str(text), where)
+        found.append(Declaration(name=name, spec=spec, source=CONFIG))
+    return found
+
+
+def request_from_record(record: EnvRecord) -> Request:
+    """The request an environment was installed for, from its metadata."""
+    data = record.request
+    return Request(
+        name=str(data["name"]),
+        spec=str(data["spec"]),
+        channels=tuple(data["channels"]),
+        platform=str(data["platform"]),
+        additional_dependencies=tuple(data.get("additional_dependencies", ())),
+        constraints=tuple(data.get("constraints", ())),
+        sources=tuple(record.manifests) or (COMMAND_LINE,),
+    )
+
+
 def own_launcher(store: Store, override: Override) -> bool:
     """True for an override that our own activation script set: it points into our bin/."""
     return override.path is not None and Path(override.path).parent == store.bin
 
 
 def make_plan(
-    store: Store, requests: Sequence[Request], overrides: Overrides, force: bool = False
+    store: Store,
+    requests: Sequence[Request],
+    overrides: Overrides,
+    force: bool = False,
+    locked: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
 ) -> list[Entry]:
+    """With `locked` (environment name -> locked package rows), an installed environment that
+    holds other packages than its lock is to be installed again."""
     plan = []
     for request in requests:
         override = overrides.get(request.name)
@@ -78,6 +152,12 @@ def make_plan(
             plan.append(Entry(request, OVERRIDDEN, override=override))
             continue
         record = None if force else store.record(request.env_name)
+        if (
+            record
+            and locked is not None
+            and not same_packages(record.packages, locked[request.env_name])
+        ):
+            record = None  # not what the lock file says: install that
         plan.append(Entry(request, ALREADY if record else WOULD_INSTALL, record=record))
     return plan
 
@@ -89,31 +169,89 @@ def provision(
     force: bool = False,
     dry_run: bool = False,
     progress: bool = False,
+    fetch: Fetch | None = None,
+    lock_file: Path | None = None,
 ) -> list[Entry]:
     """Plan, install what is missing, note what is reused, and expose the result.
 
     With `dry_run` nothing is solved, downloaded or written. py-rattler is imported only
-    when something must be installed.
+    when something must be installed, or a `lock_file` read: then every request that is not
+    overridden gets exactly its locked packages, with no solve.
     """
-    import sys
+    locked_rows: dict[str, list[dict[str, str]]] | None = None
+    locked: dict[str, Any] = {}
+    if lock_file is not None:
+        from conda_pixi_backends import installer
 
-    entries = make_plan(store, requests, overrides, force=force)
+        wanted = [r for r in requests if not _overridden(store, overrides, r)]
+        records, rows = installer.locked_records(lock_file, wanted)
+        locked = {r.env_name: recs for r, recs in zip(wanted, records, strict=True)}
+        locked_rows = {r.env_name: row for r, row in zip(wanted, rows, strict=True)}
+    entries = make_plan(store, requests, overrides, force=force, locked=locked_rows)
     if dry_run:
         return entries
     store.ensure()
     todo = [e for e in entries if e.status == WOULD_INSTALL]
+    replaced: list[Path] = []
     if todo:
         from conda_pixi_backends import installer
 
         if progress:
             print(f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr)
-        results = installer.install(store, [e.request for e in todo], force, progress)
-        for entry, (record, fresh) in zip(todo, results, strict=True):
-            entry.record, entry.status = record, INSTALLED if fresh else ALREADY
+        given = [locked[e.request.env_name] for e in todo] if lock_file is not None else None
+        results = installer.install(
+            store, [e.request for e in todo], force, progress, fetch, records=given
+        )
+        for entry, outcome in zip(todo, results, strict=True):
+            entry.record = outcome.record
+            entry.status = INSTALLED if outcome.installed else ALREADY
+            if outcome.replaced is not None:
+                replaced.append(outcome.replaced)
     for entry in entries:
         if entry.status == ALREADY and entry.record is not None:
-            store.touch(entry.record, [s for s in entry.request.sources if s != "command line"])
+            store.touch(entry.record, manifest_sources(entry.request.sources))
     from conda_pixi_backends import exposure
 
     exposure.expose(store, [e.record for e in entries if e.record is not None])
+    for prefix in replaced:  # only now that no launcher names them
+        store.retire(prefix)
     return entries
+
+
+def _overridden(store: Store, overrides: Overrides, request: Request) -> bool:
+    override = overrides.get(request.name)
+    return override is not None and not own_launcher(store, override)
+
+
+def refresh_exposure(store: Store) -> None:
+    """Rewrite launchers and activation scripts from the current metadata."""
+    from conda_pixi_backends import exposure
+
+    with store.lock("exposure"):
+        exposure.refresh(store, store.exposed())
+
+
+def lock_file_for(
+    manifests: Sequence[Path], given: Path | None = None, write: bool = False
+) -> Path:
+    """The lock file: `given`, else `pixi-backends.lock` beside the first manifest (the one
+    found from here upward when none is given), else in the current folder. When reading, the
+    nearest one in that folder or a parent is used, as a workspace keeps one at its root."""
+    if given is not None:
+        return Path(given).absolute()
+    from conda_pixi_backends import manifests as readers
+    from conda_pixi_backends.errors import UserInputError
+
+    if manifests:
+        first = Path(manifests[0]).absolute()
+        folder = first if first.is_dir() else first.parent
+    else:
+        try:
+            folder = readers.find_manifest(Path.cwd()).parent
+        except UserInputError:
+            folder = Path.cwd()
+    if not write:
+        for candidate in (folder, *folder.parents):
+            if (candidate / LOCK_FILE).is_file():
+                return candidate / LOCK_FILE
+    return folder / LOCK_FILE

@@ -33,3 +33,41 @@ def conda_subcommands() -> Iterator[CondaSubcommand]:
         action=_action,
         configure_parser=_configure_parser,
     )
+
+
+@hookimpl
+def conda_settings() -> Iterator[object]:
+    """Our keys under `plugins:` in .condarc (pixi_backends_root, ...); see commands/config.py."""
+    from conda_pixi_backends.commands.config import condarc_settings
+
+    yield from condarc_settings()
+
+
+def _health_check(prefix: str, verbose: bool) -> None:
+    from conda_pixi_backends.commands.doctor import conda_health_check
+
+    conda_health_check(prefix, verbose)
+
+
+def _health_fix(prefix: str, args: argparse.Namespace, confirm: object) -> int:
+    from conda_pixi_backends.commands.doctor import conda_health_fix
+
+    return conda_health_fix(prefix, args, confirm)  # type: ignore[arg-type]
+
+
+@hookimpl
+def conda_health_checks() -> Iterator[object]:
+    """`conda doctor`'s `pixi-backends` check: the report of `conda pixi-backend doctor`."""
+    import dataclasses
+
+    from conda.plugins.types import CondaHealthCheck
+
+    extra: dict[str, object] = {}
+    # Only a conda with `doctor --fix` knows fixers.
+    if "fixer" in {f.name for f in dataclasses.fields(CondaHealthCheck)}:
+        extra.update(
+            fixer=_health_fix,
+            summary="Check the Pixi build backends handed to Pixi from here",
+            fix="Rewrite stale launchers and activation scripts",
+        )
+    yield CondaHealthCheck(name="pixi-backends", action=_health_check, **extra)

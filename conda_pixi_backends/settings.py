@@ -1,16 +1,19 @@
-"""Layered settings: defaults < admin YAML < user YAML < CONDA_PIXI_BACKENDS_* < flags.
+"""Layered settings: defaults < admin YAML < user YAML < .condarc `plugins:` <
+CONDA_PIXI_BACKENDS_* < flags.
 
 Every effective value remembers where it came from, so errors and `config show` can name the
 file and line, the variable or the flag. An admin file can mark keys `final`: nothing above it
-may change them, as with `#!final` in conda's .condarc.
+may change them, as with `#!final` in conda's .condarc (which this honours for its own keys).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import platform as _platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,19 +66,45 @@ def default_root() -> Path:
     return user_cache_path("conda-pixi-backends", appauthor=False)
 
 
-def _split_list(value: Any, separator: str = ",") -> Any:
-    """Lists come as YAML sequences, or as text from variables and flags: a JSON list, or items
-    split on `separator` (';' for MatchSpecs, whose version ranges hold commas)."""
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            import json
+class _SubKeyError(ValueError):
+    """A bad entry inside a mapping-valued key: `sub` lets the error name that entry's line."""
 
+    def __init__(self, sub: str, message: str) -> None:
+        super().__init__(message)
+        self.sub = sub
+
+
+def _split_list(value: Any, separator: str = ",") -> Any:
+    """Lists come as YAML sequences, or as text from variables and flags: JSON (a list, or an
+    object where a mapping is allowed), or items split on `separator` (';' for MatchSpecs,
+    whose version ranges hold commas)."""
+    if isinstance(value, str):
+        if value.lstrip().startswith(("[", "{")):
             try:
                 return json.loads(value)
             except ValueError:
-                raise ValueError("not a valid JSON list") from None
+                raise ValueError("not valid JSON") from None
         return [item.strip() for item in value.split(separator) if item.strip()]
     return value
+
+
+def _specs(value: Any, entry: str | None = None) -> list[str]:
+    """A list of MatchSpecs, whitespace-normalized; checked as lightly as the manifests' ones.
+    `entry`: the mapping entry (a platform of `backends`) that holds the list."""
+    from conda_pixi_backends.model import normalize_spec
+
+    def error(message: str) -> ValueError:
+        return _SubKeyError(entry, message) if entry is not None else ValueError(message)
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise error("expected a list of MatchSpecs")
+    specs = []
+    for text in value:
+        try:
+            specs.append(normalize_spec(text, "spec")[1])
+        except UserInputError as exc:
+            raise error(str(exc).removeprefix("spec: ")) from None
+    return specs
 
 
 class Settings(BaseSettings):
@@ -105,7 +134,7 @@ class Settings(BaseSettings):
         default_factory=list,
         description="MatchSpecs `sync` provisions: a list, or a mapping of platform to list.",
     )
-    mirrors: dict[str, list[str]] = Field(
+    mirrors: Annotated[dict[str, list[str]], NoDecode] = Field(
         default_factory=dict, description="Channel URL to mirror URLs, handed to py-rattler."
     )
     offline: bool = Field(
@@ -116,15 +145,55 @@ class Settings(BaseSettings):
         description="A writable store for what a read-only shared `root` lacks.",
     )
 
+    def backend_specs(self, platform: str | None = None) -> list[str]:
+        """The `backends` for `platform` (default: the `platform` setting): the mapping's list
+        for it (none when it is not listed), or the plain list, which serves every platform."""
+        if isinstance(self.backends, dict):
+            return list(self.backends.get(platform or self.platform, []))
+        return list(self.backends)
+
     @field_validator("channels", mode="before")
     @classmethod
     def _split_channels(cls, value: Any) -> Any:
         return _split_list(value, ",")
 
-    @field_validator("constraints", "backends", mode="before")
+    @field_validator("constraints", mode="before")
     @classmethod
-    def _split_specs(cls, value: Any) -> Any:
-        return _split_list(value, ";")
+    def _check_constraints(cls, value: Any) -> Any:
+        return _specs(_split_list(value, ";"))
+
+    @field_validator("backends", mode="before")
+    @classmethod
+    def _check_backends(cls, value: Any) -> Any:
+        value = _split_list(value, ";")
+        if not isinstance(value, Mapping):
+            if not isinstance(value, list):
+                raise ValueError("expected a list of MatchSpecs, or a mapping of platform to list")
+            return _specs(value)
+        for platform in value:
+            if platform not in KNOWN_PLATFORMS:
+                raise _SubKeyError(
+                    str(platform),
+                    f"unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})",
+                )
+        return {str(p): _specs(specs, str(p)) for p, specs in value.items()}
+
+    @field_validator("mirrors", mode="before")
+    @classmethod
+    def _check_mirrors(cls, value: Any) -> Any:
+        value = _split_list(value) if isinstance(value, str) else value
+        if not isinstance(value, Mapping):
+            raise ValueError("expected a mapping of channel URL to a list of mirror URLs")
+        for channel, urls in value.items():
+            if not isinstance(channel, str) or "://" not in channel:
+                raise _SubKeyError(str(channel), "a key must be a channel URL (scheme://...)")
+            if (
+                not isinstance(urls, list)
+                or not urls
+                or not all(isinstance(u, str) and "://" in u for u in urls)
+            ):
+                raise _SubKeyError(channel, "expected a non-empty list of mirror URLs")
+        return dict(value)
 
     @field_validator("root", "user_root", mode="after")
     @classmethod
@@ -153,10 +222,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest first: flags (init), variables, then YAML files from the last read to the first.
-        files, environ = _SOURCES.get()
-        yaml = [_FileSource(settings_cls, layer) for layer in reversed(files)]
-        return (init_settings, _EnvSource(settings_cls, environ), *yaml)
+        # Highest first: flags (init), variables, then the layers (condarc, user, admin files)
+        # from the last read to the first.
+        layers, environ = _SOURCES.get()
+        files = [_FileSource(settings_cls, layer) for layer in reversed(layers)]
+        return (init_settings, _EnvSource(settings_cls, environ), *files)
 
 
 KEYS = tuple(Settings.model_fields)
@@ -164,20 +234,35 @@ KEYS = tuple(Settings.model_fields)
 
 @dataclass
 class ConfigFile:
-    """One YAML file's settings, with the line of each key and the keys it marks final."""
+    """One layer of settings below the variables: a YAML file, or conda's .condarc keys.
+
+    `lines` holds the line of each key (and of `final`, and `key.entry` for mapping entries);
+    `origins` replaces `path:line` for layers whose keys come from several places (.condarc).
+    """
 
     path: Path
     admin: bool
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     final: tuple[str, ...] = ()
+    kind: str = ""
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.kind = self.kind or ("admin" if self.admin else "user")
 
     def where(self, key: str) -> str:
+        if key in self.origins:
+            return self.origins[key]
         line = self.lines.get(key)
         return f"{self.path}:{line}" if line else str(self.path)
 
+    def final_by(self, key: str) -> str:
+        """Where `key` was made final: the `final:` line, or the .condarc entry with #!final."""
+        return self.where(key) if self.kind == "condarc" else self.where("final")
 
-#: The files and variables `load` hands to `Settings.settings_customise_sources`.
+
+#: The layers and variables `load` hands to `Settings.settings_customise_sources`.
 _SOURCES: ContextVar[tuple[list[ConfigFile], Mapping[str, str]]] = ContextVar(
     "_SOURCES", default=([], os.environ)
 )
@@ -208,26 +293,36 @@ class _FileSource(PydanticBaseSettingsSource):
 
 @dataclass
 class Loaded:
-    """The effective settings and where each value came from."""
+    """The effective settings and where each value came from.
+
+    `origins[key]` names the file:line, variable or flag (or "default"); `kinds[key]` is one of
+    default, admin, user, condarc, variable, flag; `finals[key]` names where the key was made
+    final, for final keys only. `files` are the layers read, lowest first.
+    """
 
     settings: Settings
     origins: dict[str, str]
     files: list[ConfigFile]
+    kinds: dict[str, str] = field(default_factory=dict)
+    finals: dict[str, str] = field(default_factory=dict)
+
+
+def system_config_places(environ: Mapping[str, str]) -> list[Path]:
+    """Where the admin's files are looked for (files and folders), lowest precedence first."""
+    if SYSTEM_CONFIG_VAR in environ:
+        return [Path(p) for p in environ[SYSTEM_CONFIG_VAR].split(os.pathsep) if p]
+    conda_root = Path(environ.get("CONDA_ROOT", sys.prefix))
+    return [
+        Path("/etc/conda/pixi-backends.yml"),
+        Path("/etc/conda/pixi-backends.d"),
+        conda_root / "etc" / "conda" / "pixi-backends.yml",
+    ]
 
 
 def system_config_paths(environ: Mapping[str, str]) -> list[Path]:
-    """The admin's files, lowest precedence first."""
-    if SYSTEM_CONFIG_VAR in environ:
-        places = [Path(p) for p in environ[SYSTEM_CONFIG_VAR].split(os.pathsep) if p]
-    else:
-        conda_root = Path(environ.get("CONDA_ROOT", sys.prefix))
-        places = [
-            Path("/etc/conda/pixi-backends.yml"),
-            Path("/etc/conda/pixi-backends.d"),
-            conda_root / "etc" / "conda" / "pixi-backends.yml",
-        ]
+    """The admin's files, lowest precedence first (folders expanded to their *.yml in name order)."""
     files: list[Path] = []
-    for place in places:
+    for place in system_config_places(environ):
         files.extend(
             sorted(place.glob("*.yml")) + sorted(place.glob("*.yaml"))
             if place.is_dir()
@@ -241,6 +336,28 @@ def user_config_path(environ: Mapping[str, str]) -> Path:
         return Path(environ[USER_CONFIG_VAR]).expanduser()
     config_home = environ.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
     return Path(config_home) / "conda" / "pixi-backends.yml"
+
+
+def read_config_files(environ: Mapping[str, str]) -> list[ConfigFile]:
+    """The admin files that exist, then the user's file if it exists."""
+    files = [read_config_file(p, admin=True) for p in system_config_paths(environ) if p.is_file()]
+    user = user_config_path(environ)
+    if user.is_file():
+        files.append(read_config_file(user, admin=False))
+    return files
+
+
+def normal_key(raw_key: object) -> str:
+    """YAML keys may be written with '-' or '_'."""
+    return str(raw_key).replace("-", "_")
+
+
+def parse_final(value: Any) -> tuple[str, ...] | None:
+    """The keys a `final:` value lists, or None when it is not a list of known keys."""
+    final = _split_list(value)
+    if not isinstance(final, list) or not all(normal_key(k) in KEYS for k in final):
+        return None
+    return tuple(normal_key(k) for k in final)
 
 
 def read_config_file(path: Path, admin: bool) -> ConfigFile:
@@ -267,108 +384,224 @@ def read_config_file(path: Path, admin: bool) -> ConfigFile:
     if not isinstance(data, dict):
         raise UserInputError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
     for raw_key, value in data.items():
-        key = str(raw_key).replace("-", "_")
+        key = normal_key(raw_key)
         line = data.lc.key(raw_key)[0] + 1
         if key == "final":
             if not admin:
                 raise UserInputError(
                     f"{path}:{line}: final: only an admin file can mark keys final"
                 )
-            final = _split_list(value)
-            if not isinstance(final, list) or not all(
-                str(k).replace("-", "_") in KEYS for k in final
-            ):
+            final = parse_final(value)
+            if final is None:
                 raise UserInputError(
                     f"{path}:{line}: final: expected a list of settings keys ({', '.join(KEYS)})"
                 )
-            layer.final = tuple(str(k).replace("-", "_") for k in final)
+            layer.final = final
+            layer.lines["final"] = line
             continue
         if key not in KEYS:
             raise UserInputError(
                 f"{path}:{line}: unknown key '{raw_key}' (known: {', '.join(KEYS)})"
             )
-        layer.values[key] = _plain(value)
+        layer.values[key] = plain_value(value)
         layer.lines[key] = line
+        if isinstance(value, dict):  # entries of mappings (backends, mirrors) get their lines
+            for entry in value:
+                layer.lines[f"{key}.{entry}"] = value.lc.key(entry)[0] + 1
     return layer
 
 
-def _plain(value: Any) -> Any:
-    """ruamel's round-trip types, as plain Python values."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+def plain_value(value: Any) -> Any:
+    """ruamel's round-trip types (and conda's tuples and frozendicts), as plain Python values."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v) for v in value]
     if isinstance(value, str):
         return str(value)
     return value
+
+
+def inside_conda() -> bool:
+    """True when this runs as the conda plugin: conda is loaded, its context set up, and it
+    loaded our plugin. The console script never imports conda (it would cost ~0.2 s)."""
+    return "conda_pixi_backends.plugin" in sys.modules and "conda.base.context" in sys.modules
+
+
+def read_condarc() -> ConfigFile | None:
+    """Our keys from conda's configuration (`plugins: pixi_backends_KEY` in any .condarc, or
+    CONDA_PLUGINS_PIXI_BACKENDS_KEY), with conda's merging and `#!final`, as one layer.
+
+    Only keys someone set count; conda's defaults for our parameters do not. None when our
+    parameters are not registered with conda.
+    """
+    from conda.base.context import context
+    from conda.common.configuration import ConfigurationError, EnvRawParameter, ParameterFlag
+
+    from conda_pixi_backends.commands.config import CONDARC_MERGED, CONDARC_PREFIX
+
+    plugins = context.plugins
+    raw_data = plugins.raw_data  # a property that rebuilds its dict: read it once
+
+    def where(source: object, name: str) -> str:
+        if source == EnvRawParameter.source:
+            return f"CONDA_PLUGINS_{name.upper()}"
+        line = None
+        with contextlib.suppress(AttributeError, KeyError, TypeError):
+            # conda keeps each file's ruamel mapping, which knows its lines
+            line = context.raw_data[source]["plugins"]._raw_value.lc.key(name)[0] + 1
+        if isinstance(source, (str, Path)):
+            return f"{source}:{line} (plugins.{name})" if line else f"{source} (plugins.{name})"
+        return f".condarc plugins.{name}"
+
+    layer = ConfigFile(Path(".condarc"), admin=False, kind="condarc")
+    for key in KEYS:
+        name = CONDARC_PREFIX + key
+        matches = []
+        for source, params in raw_data.items():
+            param = params.get(name)
+            if param is None or param.value(None) is None:
+                continue
+            matches.append(where(source, name))
+            if param.keyflag() is ParameterFlag.final:  # conda ignores every later source
+                layer.final += (key,)
+                break
+        if not matches:
+            continue
+        # Lists and mappings merge across conda's files; a plain value comes from the last.
+        layer.origins[key] = " + ".join(matches) if key in CONDARC_MERGED else matches[-1]
+        try:
+            value = getattr(plugins, name)
+        except AttributeError:
+            return None
+        except ConfigurationError as exc:
+            message = " ".join(str(exc).split())
+            raise UserInputError(f"{layer.origins[key]}: {key}: {message}") from None
+        layer.values[key] = plain_value(value)
+    return layer
 
 
 def load(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     config_files: Iterable[ConfigFile] | None = None,
+    condarc: bool | None = None,
 ) -> Loaded:
-    """Effective settings from every source. Bad values raise UserInputError naming the source."""
+    """Effective settings from every source. Bad values raise UserInputError naming the source.
+
+    `condarc`: read conda's configuration (default: only when running as the conda plugin).
+    """
     env = dict(os.environ if environ is None else environ)
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    if config_files is None:
-        files = [read_config_file(p, admin=True) for p in system_config_paths(env) if p.is_file()]
-        user = user_config_path(env)
-        if user.is_file():
-            files.append(read_config_file(user, admin=False))
-    else:
-        files = list(config_files)
-    origins = _origins(files, env, flags)
-    _check_final(files, env, flags)
-    token = _SOURCES.set((files, env))
+    files = read_config_files(env) if config_files is None else list(config_files)
+    if condarc if condarc is not None else inside_conda():
+        layer = read_condarc()
+        if layer is not None:
+            files.append(layer)
+    origins, kinds, winners = _origins(files, env, flags)
+    finals = check_final(files, env, flags)
+
+    def where(key: str, entry: str | None) -> str:
+        layer = winners.get(key)
+        if entry is not None and layer is not None and f"{key}.{entry}" in layer.lines:
+            return layer.where(f"{key}.{entry}")
+        return origins.get(key, key)
+
+    settings = _build(files, env, flags, where)
+    return Loaded(settings, origins, files, kinds, finals)
+
+
+def _build(
+    layers: list[ConfigFile],
+    env: Mapping[str, str],
+    flags: Mapping[str, Any],
+    where: Callable[[str, str | None], str],
+) -> Settings:
+    """Settings from these sources; a validation error names `where(key, entry)`."""
+    token = _SOURCES.set((layers, env))
     try:
-        settings = Settings(**flags)
+        return Settings(**flags)
     except ValidationError as exc:
         error = exc.errors()[0]
         key = str(error["loc"][0]) if error["loc"] else "?"
+        entry = getattr((error.get("ctx") or {}).get("error"), "sub", None)
         message = error["msg"].removeprefix("Value error, ")
-        raise UserInputError(f"{origins.get(key, key)}: {key}: {message}") from None
+        label = f"{key}.{entry}" if entry is not None else key
+        raise UserInputError(f"{where(key, entry)}: {label}: {message}") from None
     finally:
         _SOURCES.reset(token)
-    return Loaded(settings, origins, files)
+
+
+def validate_value(key: str, value: Any, where: str, *, variable: bool = False) -> Any:
+    """One key's value as the model makes it (e.g. an absolute Path), or a UserInputError
+    naming `where`. `variable`: `value` is a variable's text."""
+    env = {env_var(key): value} if variable else {}
+    flags = {} if variable else {key: value}
+    return getattr(_build([], env, flags, lambda _k, _e: where), key)
 
 
 def env_var(key: str) -> str:
     return f"{ENV_PREFIX}{key.upper()}"
 
 
+def flag(key: str) -> str:
+    return f"--{key.replace('_', '-')}"
+
+
 def _origins(
-    files: list[ConfigFile], env: Mapping[str, str], flags: Mapping[str, Any]
-) -> dict[str, str]:
-    origins = {}
+    layers: list[ConfigFile], env: Mapping[str, str], flags: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str], dict[str, ConfigFile]]:
+    origins, kinds, winners = {}, {}, {}
     for key in KEYS:
-        origin = "default"
-        for layer in files:
+        origins[key], kinds[key] = "default", "default"
+        for layer in layers:
             if key in layer.values:
-                origin = layer.where(key)
+                origins[key], kinds[key], winners[key] = layer.where(key), layer.kind, layer
         if env_var(key) in env:
-            origin = env_var(key)
+            origins[key], kinds[key] = env_var(key), "variable"
+            winners.pop(key, None)
         if key in flags:
-            origin = f"--{key.replace('_', '-')}"
-        origins[key] = origin
-    return origins
+            origins[key], kinds[key] = flag(key), "flag"
+            winners.pop(key, None)
+    return origins, kinds, winners
 
 
-def _check_final(files: list[ConfigFile], env: Mapping[str, str], flags: Mapping[str, Any]) -> None:
-    for i, admin in enumerate(files):
-        for key in admin.final:
-            above = [
-                (layer.where(key), layer.values[key])
-                for layer in files[i + 1 :]
-                if key in layer.values
+def check_final(
+    layers: list[ConfigFile], env: Mapping[str, str], flags: Mapping[str, Any]
+) -> dict[str, str]:
+    """Refuse a value above a final key that differs from the final one (compared as the model
+    makes them, so '/a/' equals '/a' and 'a,b' equals [a, b]). Returns key -> who made it final."""
+    finals: dict[str, str] = {}
+    for i, layer in enumerate(layers):
+        for key in layer.final:
+            if key in finals:  # the lowest final one has checked everything above it
+                continue
+            finals[key] = marker = layer.final_by(key)
+            below = [lower for lower in layers[: i + 1] if key in lower.values]
+            fixed = (
+                validate_value(key, below[-1].values[key], below[-1].where(key))
+                if below
+                else _default(key)
+            )
+            above: list[tuple[str, Any, bool]] = [
+                (upper.where(key), upper.values[key], False)
+                for upper in layers[i + 1 :]
+                if key in upper.values
             ]
             if env_var(key) in env:
-                above.append((env_var(key), env[env_var(key)]))
+                above.append((env_var(key), env[env_var(key)], True))
             if key in flags:
-                above.append((f"--{key.replace('_', '-')}", flags[key]))
-            for where, value in above:
-                if value != admin.values.get(key):
-                    raise UserInputError(
-                        f"{where}: {key}: {admin.where('final')} marks '{key}' final; "
-                        "ask your admin to change it there"
+                above.append((flag(key), flags[key], False))
+            for where, value, variable in above:
+                if validate_value(key, value, where, variable=variable) != fixed:
+                    advice = (
+                        "change it there (#!final)"
+                        if layer.kind == "condarc"
+                        else "ask your admin to change it there"
                     )
+                    raise UserInputError(f"{where}: {key}: {marker} marks '{key}' final; {advice}")
+    return finals
+
+
+def _default(key: str) -> Any:
+    return getattr(_build([], {}, {}, lambda _k, _e: "default"), key)

@@ -306,3 +306,318 @@ def _cmd_launcher(
         lines.append(f'@IF DEFINED PATH (SET "PATH={prefix};%PATH%") ELSE SET "PATH={prefix}"')
     lines += [f"@{quote('cmd', executable)} %*", "@EXIT /B %ERRORLEVEL%"]
     return "\n".join([*lines, ""])
+
+
+# --- Scripts for a conda environment's activate.d/ and deactivate.d/ (`activate-in`) --------
+
+CONDA_ENV_SCRIPT = "zz-conda-pixi-backends"
+"""The file name (without extension) in `etc/conda/activate.d/` and `deactivate.d/`. conda runs
+activate.d scripts in name order and deactivate.d ones in reverse: `zz-` runs last on
+activation and first on deactivation, so the saving and restoring nest around the others."""
+
+CONDA_ENV_EXTENSIONS: dict[str, str] = {
+    "posix": ".sh",
+    "fish": ".fish",
+    "xonsh": ".xsh",
+    "powershell": ".ps1",
+    "cmd": ".bat",
+}
+"""Shell flavour -> extension of its activate.d/deactivate.d script. conda runs `.sh` for bash,
+zsh and dash, and on Unix for xonsh too (through `source-bash`, which carries exported variables
+back); `.xsh` serves tools that run xonsh scripts natively (py-rattler, Pixi)."""
+
+# Names of the saved values, per activation level (CONDA_SHLVL), so stacked environments nest.
+# None ends in PATH: fish and xonsh would treat such a variable as a list of paths.
+_SAVED = "_CPB_SAVED_"
+
+_POSIX_CONDA_LEVEL = """\
+_cpb_l=${CONDA_SHLVL:-0}
+case $_cpb_l in *[!0-9]*) _cpb_l=0 ;; esac
+"""
+
+_POSIX_CONDA_ACTIVATE = (
+    _POSIX_CONDA_LEVEL
+    + """\
+# Exported, so that xonsh's source-bash carries them back too.
+eval "export _CPB_SAVED_${_cpb_l}_PATH_OLD=\\"\\${PATH-}\\" _CPB_SAVED_${_cpb_l}_PATH_WAS_SET=\\${PATH+1}"
+eval "export _CPB_SAVED_${_cpb_l}_OVERRIDE_OLD=\\"\\${PIXI_BUILD_BACKEND_OVERRIDE-}\\" \\
+_CPB_SAVED_${_cpb_l}_OVERRIDE_WAS_SET=\\${PIXI_BUILD_BACKEND_OVERRIDE+1}"
+if [ -r @SCRIPT@ ]; then . @SCRIPT@; fi
+eval "export _CPB_SAVED_${_cpb_l}_PATH_NEW=\\"\\${PATH-}\\""
+unset _cpb_l
+"""
+)
+
+_POSIX_CONDA_DEACTIVATE = (
+    _POSIX_CONDA_LEVEL
+    + """\
+eval "_cpb_on=\\${_CPB_SAVED_${_cpb_l}_PATH_NEW+1}"
+if [ -n "$_cpb_on" ]; then
+    eval "_cpb_old=\\${_CPB_SAVED_${_cpb_l}_PATH_OLD-} _cpb_set=\\${_CPB_SAVED_${_cpb_l}_PATH_WAS_SET-} \\
+_cpb_new=\\${_CPB_SAVED_${_cpb_l}_PATH_NEW-}"
+    if [ "${PATH-}" = "$_cpb_new" ]; then
+        # Nothing changed PATH since activation: put it back exactly as it was.
+        if [ -n "$_cpb_set" ]; then PATH=$_cpb_old; export PATH; else unset PATH; fi
+    elif [ "$_cpb_old" != "$_cpb_new" ]; then
+        # conda has already taken its own entries out: take out the one we added.
+        _cpb_bin=@BIN@
+        case ":${PATH-}:" in
+            *:"$_cpb_bin":*)
+                _cpb_p=":$PATH:"
+                _cpb_p=${_cpb_p%%:"$_cpb_bin":*}:${_cpb_p#*:"$_cpb_bin":}
+                _cpb_p=${_cpb_p#:}
+                PATH=${_cpb_p%:}
+                export PATH
+                ;;
+        esac
+    fi
+    eval "_cpb_old=\\${_CPB_SAVED_${_cpb_l}_OVERRIDE_OLD-} \\
+_cpb_set=\\${_CPB_SAVED_${_cpb_l}_OVERRIDE_WAS_SET-}"
+    if [ -n "$_cpb_set" ]; then
+        PIXI_BUILD_BACKEND_OVERRIDE=$_cpb_old
+        export PIXI_BUILD_BACKEND_OVERRIDE
+    else
+        unset PIXI_BUILD_BACKEND_OVERRIDE
+    fi
+    eval "unset _CPB_SAVED_${_cpb_l}_PATH_OLD _CPB_SAVED_${_cpb_l}_PATH_WAS_SET \\
+_CPB_SAVED_${_cpb_l}_PATH_NEW _CPB_SAVED_${_cpb_l}_OVERRIDE_OLD _CPB_SAVED_${_cpb_l}_OVERRIDE_WAS_SET"
+fi
+unset _cpb_l _cpb_on _cpb_old _cpb_set _cpb_new _cpb_bin _cpb_p
+"""
+)
+
+_FISH_CONDA_LEVEL = """\
+set -l _cpb_l 0
+string match -qr '^[0-9]+$' -- "$CONDA_SHLVL"; and set _cpb_l $CONDA_SHLVL
+set -l _cpb_n _cpb_saved_{$_cpb_l}_
+"""
+
+_FISH_CONDA_ACTIVATE = (
+    _FISH_CONDA_LEVEL
+    + """\
+set -g {$_cpb_n}path_old $PATH
+set -e {$_cpb_n}path_was_set
+set -q PATH; and set -g {$_cpb_n}path_was_set 1
+set -g {$_cpb_n}override_old $PIXI_BUILD_BACKEND_OVERRIDE
+set -e {$_cpb_n}override_was_set
+set -q PIXI_BUILD_BACKEND_OVERRIDE; and set -g {$_cpb_n}override_was_set 1
+if test -r @SCRIPT@
+    source @SCRIPT@
+end
+set -g {$_cpb_n}path_new $PATH
+true
+"""
+)
+
+_FISH_CONDA_DEACTIVATE = (
+    _FISH_CONDA_LEVEL
+    + """\
+if set -q {$_cpb_n}path_new
+    set -l _cpb_v {$_cpb_n}path_old
+    set -l _cpb_old $$_cpb_v
+    set -l _cpb_v {$_cpb_n}path_new
+    set -l _cpb_new $$_cpb_v
+    set -l _cpb_a (string join \\x1e -- $PATH)
+    set -l _cpb_b (string join \\x1e -- $_cpb_new)
+    set -l _cpb_c (string join \\x1e -- $_cpb_old)
+    if test (count $PATH) -eq (count $_cpb_new); and test "$_cpb_a" = "$_cpb_b"
+        # Nothing changed PATH since activation: put it back exactly as it was.
+        if set -q {$_cpb_n}path_was_set
+            set -gx PATH $_cpb_old
+        else
+            set -e PATH
+        end
+    else if test (count $_cpb_old) -ne (count $_cpb_new); or test "$_cpb_c" != "$_cpb_b"
+        # conda has already taken its own entries out: take out the one we added.
+        if set -l _cpb_i (contains -i -- @BIN@ $PATH)
+            set -e PATH[$_cpb_i]
+        end
+    end
+    set -l _cpb_v {$_cpb_n}override_old
+    if set -q {$_cpb_n}override_was_set
+        set -gx PIXI_BUILD_BACKEND_OVERRIDE $$_cpb_v
+    else
+        set -e PIXI_BUILD_BACKEND_OVERRIDE
+    end
+    for _cpb_v in path_old path_was_set path_new override_old override_was_set
+        set -e {$_cpb_n}$_cpb_v
+    end
+end
+true
+"""
+)
+
+_XONSH_CONDA_LEVEL = """\
+_cpb_l = str(${...}.get('CONDA_SHLVL', '0'))
+_cpb_n = '_CPB_SAVED_' + (_cpb_l if _cpb_l.isascii() and _cpb_l.isdigit() else '0') + '_'
+"""
+
+_XONSH_CONDA_ACTIVATE = (
+    _XONSH_CONDA_LEVEL
+    + """\
+for _cpb_v in ('PATH', 'PIXI_BUILD_BACKEND_OVERRIDE'):
+    _cpb_s = _cpb_n + ('OVERRIDE' if _cpb_v != 'PATH' else 'PATH')
+    ${...}[_cpb_s + '_OLD'] = ${...}.detype().get(_cpb_v, '')
+    ${...}[_cpb_s + '_WAS_SET'] = '1' if _cpb_v in ${...} else ''
+if __import__('os').path.isfile(@SCRIPT@):
+    source @(@SCRIPT@)
+${...}[_cpb_n + 'PATH_NEW'] = ${...}.detype().get('PATH', '')
+del _cpb_l, _cpb_n, _cpb_v, _cpb_s
+"""
+)
+
+_XONSH_CONDA_DEACTIVATE = (
+    _XONSH_CONDA_LEVEL
+    + """\
+if _cpb_n + 'PATH_NEW' in ${...}:
+    _cpb_old = ${...}[_cpb_n + 'PATH_OLD']
+    _cpb_new = ${...}[_cpb_n + 'PATH_NEW']
+    if ${...}.detype().get('PATH', '') == _cpb_new:
+        # Nothing changed PATH since activation: put it back exactly as it was.
+        if ${...}[_cpb_n + 'PATH_WAS_SET']:
+            ${...}['PATH'] = _cpb_old
+        else:
+            ${...}.pop('PATH', None)
+    elif _cpb_old != _cpb_new and 'PATH' in ${...} and @BIN@ in $PATH:
+        $PATH.remove(@BIN@)
+    if ${...}[_cpb_n + 'OVERRIDE_WAS_SET']:
+        ${...}['PIXI_BUILD_BACKEND_OVERRIDE'] = ${...}[_cpb_n + 'OVERRIDE_OLD']
+    else:
+        ${...}.pop('PIXI_BUILD_BACKEND_OVERRIDE', None)
+    for _cpb_v in ('PATH_OLD', 'PATH_WAS_SET', 'PATH_NEW', 'OVERRIDE_OLD', 'OVERRIDE_WAS_SET'):
+        ${...}.pop(_cpb_n + _cpb_v, None)
+    del _cpb_old, _cpb_new, _cpb_v
+del _cpb_l, _cpb_n
+"""
+)
+
+_POWERSHELL_CONDA_LEVEL = """\
+$_cpb_l = if ("$env:CONDA_SHLVL" -match '^[0-9]+$') { "$env:CONDA_SHLVL" } else { '0' }
+$_cpb_n = "_CPB_SAVED_${_cpb_l}_"
+"""
+
+_POWERSHELL_CONDA_ACTIVATE = (
+    _POWERSHELL_CONDA_LEVEL
+    + """\
+# Global variables, not environment ones: those cannot tell unset from empty on Windows.
+Set-Variable -Scope Global -Name "${_cpb_n}PATH_OLD" -Value ([Environment]::GetEnvironmentVariable('PATH'))
+Set-Variable -Scope Global -Name "${_cpb_n}OVERRIDE_OLD" `
+    -Value ([Environment]::GetEnvironmentVariable('PIXI_BUILD_BACKEND_OVERRIDE'))
+if (Test-Path -LiteralPath @SCRIPT@) { . @SCRIPT@ }
+Set-Variable -Scope Global -Name "${_cpb_n}PATH_NEW" -Value ([Environment]::GetEnvironmentVariable('PATH'))
+Remove-Variable -Name _cpb_l, _cpb_n -ErrorAction SilentlyContinue
+"""
+)
+
+_POWERSHELL_CONDA_DEACTIVATE = (
+    _POWERSHELL_CONDA_LEVEL
+    + """\
+if (Test-Path -LiteralPath "Variable:global:${_cpb_n}PATH_NEW") {
+    $_cpb_old = (Get-Variable -Scope Global -Name "${_cpb_n}PATH_OLD").Value
+    $_cpb_new = (Get-Variable -Scope Global -Name "${_cpb_n}PATH_NEW").Value
+    $_cpb_now = [Environment]::GetEnvironmentVariable('PATH')
+    if ($_cpb_now -ceq $_cpb_new) {
+        [Environment]::SetEnvironmentVariable('PATH', $_cpb_old)
+    } elseif (($_cpb_old -cne $_cpb_new) -and $_cpb_now) {
+        $_cpb_parts = [Collections.Generic.List[string]]$_cpb_now.Split([IO.Path]::PathSeparator)
+        $_cpb_i = $_cpb_parts.IndexOf(@BIN@)
+        if ($_cpb_i -ge 0) {
+            $_cpb_parts.RemoveAt($_cpb_i)
+            [Environment]::SetEnvironmentVariable('PATH', $_cpb_parts -join [IO.Path]::PathSeparator)
+        }
+    }
+    [Environment]::SetEnvironmentVariable('PIXI_BUILD_BACKEND_OVERRIDE', `
+        (Get-Variable -Scope Global -Name "${_cpb_n}OVERRIDE_OLD").Value)
+    Remove-Variable -Scope Global -Name "${_cpb_n}PATH_OLD", "${_cpb_n}PATH_NEW", "${_cpb_n}OVERRIDE_OLD"
+}
+Remove-Variable -Name _cpb_l, _cpb_n, _cpb_old, _cpb_new, _cpb_now, _cpb_parts, _cpb_i `
+    -ErrorAction SilentlyContinue
+"""
+)
+
+# cmd.exe cannot hold an empty variable: unset and empty are one state there.
+_CMD_CONDA_ACTIVATE = """\
+@SET "_CPB_L=%CONDA_SHLVL%"
+@SET "_CPB_SAVED_%_CPB_L%_ACTIVE=1"
+@SET "_CPB_SAVED_%_CPB_L%_PATH_OLD=%PATH%"
+@SET "_CPB_SAVED_%_CPB_L%_OVERRIDE_OLD=%PIXI_BUILD_BACKEND_OVERRIDE%"
+@IF EXIST @SCRIPT@ CALL @SCRIPT@
+@SET "_CPB_SAVED_%_CPB_L%_PATH_NEW=%PATH%"
+@SET "_CPB_L="
+"""
+
+_CMD_CONDA_DEACTIVATE = """\
+@SET "_CPB_L=%CONDA_SHLVL%"
+@CALL SET "_CPB_ON=%%_CPB_SAVED_%_CPB_L%_ACTIVE%%"
+@IF NOT DEFINED _CPB_ON GOTO :_cpb_done
+@CALL SET "_CPB_OLD=%%_CPB_SAVED_%_CPB_L%_PATH_OLD%%"
+@CALL SET "_CPB_NEW=%%_CPB_SAVED_%_CPB_L%_PATH_NEW%%"
+@IF "%PATH%"=="%_CPB_NEW%" GOTO :_cpb_restore
+@IF "%_CPB_OLD%"=="%_CPB_NEW%" GOTO :_cpb_override
+@SET "PATH=;%PATH%;"
+@SET "PATH=%PATH:;@BIN@;=;%"
+@SET "PATH=%PATH:~1,-1%"
+@GOTO :_cpb_override
+:_cpb_restore
+@SET "PATH=%_CPB_OLD%"
+:_cpb_override
+@CALL SET "PIXI_BUILD_BACKEND_OVERRIDE=%%_CPB_SAVED_%_CPB_L%_OVERRIDE_OLD%%"
+@SET "_CPB_SAVED_%_CPB_L%_ACTIVE="
+@SET "_CPB_SAVED_%_CPB_L%_PATH_OLD="
+@SET "_CPB_SAVED_%_CPB_L%_PATH_NEW="
+@SET "_CPB_SAVED_%_CPB_L%_OVERRIDE_OLD="
+:_cpb_done
+@SET "_CPB_L="
+@SET "_CPB_ON="
+@SET "_CPB_OLD="
+@SET "_CPB_NEW="
+"""
+
+_CONDA_ENV_TEMPLATES = {
+    "posix": (_POSIX_CONDA_ACTIVATE, _POSIX_CONDA_DEACTIVATE),
+    "fish": (_FISH_CONDA_ACTIVATE, _FISH_CONDA_DEACTIVATE),
+    "xonsh": (_XONSH_CONDA_ACTIVATE, _XONSH_CONDA_DEACTIVATE),
+    "powershell": (_POWERSHELL_CONDA_ACTIVATE, _POWERSHELL_CONDA_DEACTIVATE),
+    "cmd": (_CMD_CONDA_ACTIVATE, _CMD_CONDA_DEACTIVATE),
+}
+
+_CONDA_ENV_HEADER = (
+    "Generated by conda-pixi-backends (activate-in); "
+    "`conda pixi-backend activate-in --remove` takes it out."
+)
+
+
+def conda_env_activate_script(shell: str, activation_script: str) -> str:
+    """The activate.d script for `shell`: save PATH and PIXI_BUILD_BACKEND_OVERRIDE (and
+    whether each was set) for this activation level, then source the store's static activation
+    script (when it exists), which so serves every later install without a rewrite."""
+    return _conda_env_script(shell, 0, activation_script, "")
+
+
+def conda_env_deactivate_script(shell: str, bin_dir: str) -> str:
+    """The deactivate.d script for `shell`: restore what the activate.d script saved.
+
+    PATH goes back exactly as it was when nothing changed it since; when conda changed it (its
+    deactivation runs before deactivate.d and has taken out its own entries), only the `bin_dir`
+    entry the activation added is taken out. PIXI_BUILD_BACKEND_OVERRIDE goes back exactly (unset
+    if it was unset). Nothing happens when the activate.d script did not run at this level.
+    """
+    return _conda_env_script(shell, 1, "", bin_dir)
+
+
+def _conda_env_script(shell: str, which: int, script: str, bin_dir: str) -> str:
+    if shell not in _CONDA_ENV_TEMPLATES:
+        raise ValueError(
+            f"unknown shell {shell!r}; expected one of {', '.join(_CONDA_ENV_TEMPLATES)}"
+        )
+    value, mark = (script, "@SCRIPT@") if which == 0 else (bin_dir, "@BIN@")
+    comment = "@REM" if shell == "cmd" else "#"
+    if shell == "cmd" and (any(c in value for c in '"%=\r\n') or value[:1] in ("*", "~")):
+        problem = "a store path holds a character this script cannot carry"
+        body = _REFUSALS[shell].format(f"conda-pixi-backends: cmd cannot use this store: {problem}")
+    else:
+        quoted = quote(shell, value)
+        if shell == "cmd" and which == 1:
+            quoted = quoted[1:-1]  # inside %PATH:...=...%, where quotes would be literal
+        body = _CONDA_ENV_TEMPLATES[shell][which].replace(mark, quoted)
+    return f"{comment} {_CONDA_ENV_HEADER}\n{body}"

@@ -37,15 +37,28 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Read once, at import: os.umask can only be read by setting it, which threads would race.
+_UMASK = _read_umask()
+
+
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
-    """Write through a temporary file and a rename, so readers never see half a file."""
+    """Write through a temporary file and a rename, so readers never see half a file.
+
+    The file gets `mode` (default 0o666) less the umask, like any file created with open():
+    mkstemp's private 0o600 would hide a shared store's scripts and metadata from its users.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, (0o666 if mode is None else mode) & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -135,13 +148,16 @@ class Store:
             )
 
     @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
-        """An inter-process lock: one per environment, and `exposure` for bin/ and activate/."""
+    def lock(self, name: str, timeout: float = -1) -> Iterator[None]:
+        """An inter-process lock: one per environment, and `exposure` for bin/ and activate/.
+
+        With a `timeout` (0: do not wait), a lock held elsewhere raises `filelock.Timeout`.
+        """
         from filelock import FileLock
 
         self.locks.mkdir(parents=True, exist_ok=True)
         # Not thread-local: the installer takes a lock in a worker thread and frees it in another.
-        with FileLock(self.locks / f"{name}.lock", thread_local=False):
+        with FileLock(self.locks / f"{name}.lock", timeout=timeout, thread_local=False):
             yield
 
     def record(self, env_name: str) -> EnvRecord | None:
@@ -153,6 +169,28 @@ class Store:
         if not Path(record.prefix, "conda-meta").is_dir():
             return None
         return record
+
+    def scan(self) -> tuple[dict[str, EnvRecord], list[str]]:
+        """Complete environments by metadata name, and the names of incomplete ones: folders in
+        envs/ and metadata files that no complete environment accounts for (being installed,
+        or left by an install that died). Both sorted by name."""
+        complete: dict[str, EnvRecord] = {}
+        rest: set[str] = set()
+        for meta in sorted(self.envs.glob("*.json")):
+            env_name = meta.name[: -len(".json")]
+            record = self.record(env_name)
+            if record is None:
+                rest.add(env_name)
+            else:
+                complete[env_name] = record
+        # Retired prefixes are neither: `sweep_retired` removes them after their grace period.
+        kept = {Path(r.prefix) for r in complete.values()}
+        kept |= {m.with_name(m.name[: -len(".retired")]) for m in self.envs.glob("*.retired")}
+        with contextlib.suppress(OSError):
+            for entry in self.envs.iterdir():
+                if entry.is_dir() and not entry.name.startswith(".") and entry not in kept:
+                    rest.add(entry.name)
+        return complete, sorted(rest - complete.keys())
 
     def records(self) -> list[EnvRecord]:
         found = (self.record(p.name[: -len(".json")]) for p in sorted(self.envs.glob("*.json")))
@@ -169,9 +207,58 @@ class Store:
             self.write_record(record)
 
     def forget(self, env_name: str) -> None:
-        """Mark an environment incomplete (metadata goes first), then remove its files."""
-        self.metadata_path(env_name).unlink(missing_ok=True)
-        shutil.rmtree(self.envs / env_name, ignore_errors=True)
+        """Mark an environment incomplete (metadata goes first), then remove its files: the
+        prefix its metadata names and `envs/<env_name>`, unless that one is retired (a
+        launcher started before an update may still use it; `sweep_retired` removes it)."""
+        meta = self.metadata_path(env_name)
+        try:
+            prefix: Path | None = Path(EnvRecord.from_json(meta.read_text(encoding="utf-8")).prefix)
+        except (OSError, ValueError, TypeError, KeyError):
+            prefix = None
+        meta.unlink(missing_ok=True)
+        for path in {prefix, self.envs / env_name}:
+            if path is not None and not self.retired_marker(path).exists():
+                shutil.rmtree(path, ignore_errors=True)
+
+    def new_prefix(self, env_name: str) -> Path:
+        """A prefix no environment uses, live or retired: `envs/<env_name>`, else the first free
+        `envs/<env_name>.<n>`. An update installs there, beside the prefix still in use."""
+        candidate, n = self.envs / env_name, 0
+        while candidate.exists() or self.retired_marker(candidate).exists():
+            n += 1
+            candidate = self.envs / f"{env_name}.{n}"
+        return candidate
+
+    def retired_marker(self, prefix: Path) -> Path:
+        return prefix.with_name(f"{prefix.name}.retired")
+
+    def retire(self, prefix: Path) -> None:
+        """Note that no metadata points at `prefix` any more; its marker's time starts the grace
+        period during which launchers started earlier may still run from it."""
+        atomic_write(self.retired_marker(prefix), now() + "\n")
+
+    def sweep_retired(self, grace: float) -> list[Path]:
+        """Remove the retired prefixes retired more than `grace` seconds ago that no metadata
+        points at. Callers refresh the exposure first, so no launcher names them either."""
+        import time
+
+        live = {Path(r.prefix) for r in self.records()}
+        removed = []
+        for marker in sorted(self.envs.glob("*.retired")):
+            prefix = marker.with_name(marker.name[: -len(".retired")])
+            try:
+                age = time.time() - marker.stat().st_mtime
+            except OSError:
+                continue
+            if prefix in live:  # metadata points at it again: it is no longer retired
+                marker.unlink(missing_ok=True)
+                continue
+            if age < grace:
+                continue
+            shutil.rmtree(prefix, ignore_errors=True)
+            marker.unlink(missing_ok=True)
+            removed.append(prefix)
+        return removed
 
     def exposed(self) -> dict[str, str]:
         """Backend name -> environment name, for the backends bin/ and activate/ expose."""

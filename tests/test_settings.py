@@ -129,3 +129,124 @@ def test_root_is_absolute_and_expanded(tmp_path: Path) -> None:
     assert (
         load({"root": "relative/store"}, environ=env).settings.root == Path.cwd() / "relative/store"
     )
+
+
+def only_user(tmp_path: Path, text: str) -> dict[str, str]:
+    """Variables for no admin file and a user file holding `text`."""
+    write(tmp_path / "user.yml", text)
+    return {SYSTEM_CONFIG_VAR: "", USER_CONFIG_VAR: str(tmp_path / "user.yml")}
+
+
+def test_admin_vocabulary(tmp_path: Path) -> None:
+    env = only_user(
+        tmp_path,
+        "backends:\n  linux-64: ['pixi-build-python   0.8.*']\n  osx-arm64: [pixi-build-cmake]\n"
+        "mirrors:\n  https://prefix.dev/conda-forge: [https://mirror.example/cf]\n"
+        "offline: true\nuser_root: ~/own-store\n",
+    )
+    settings = load(environ={**env, "HOME": str(tmp_path)}).settings
+    assert settings.backends == {
+        "linux-64": ["pixi-build-python 0.8.*"],
+        "osx-arm64": ["pixi-build-cmake"],
+    }
+    assert settings.backend_specs("linux-64") == ["pixi-build-python 0.8.*"]
+    assert settings.backend_specs("win-64") == [], "a platform the mapping does not list"
+    assert settings.mirrors == {"https://prefix.dev/conda-forge": ["https://mirror.example/cf"]}
+    assert settings.offline is True
+    assert settings.user_root == Path("~/own-store").expanduser()
+    plain = load(environ=only_user(tmp_path, "backends: [pixi-build-python, pixi-build-cmake]\n"))
+    assert plain.settings.backend_specs("osx-64") == ["pixi-build-python", "pixi-build-cmake"]
+    assert plain.settings.backend_specs() == ["pixi-build-python", "pixi-build-cmake"]
+
+
+def test_admin_vocabulary_from_variables(tmp_path: Path) -> None:
+    env = {
+        **only_user(tmp_path, ""),
+        "CONDA_PIXI_BACKENDS_BACKENDS": '{"linux-64": ["a >=1,<2"]}',
+        "CONDA_PIXI_BACKENDS_MIRRORS": '{"https://a.example/c": ["https://m.example/c"]}',
+        "CONDA_PIXI_BACKENDS_OFFLINE": "1",
+    }
+    loaded = load(environ=env)
+    assert loaded.settings.backends == {"linux-64": ["a >=1,<2"]}
+    assert loaded.settings.mirrors == {"https://a.example/c": ["https://m.example/c"]}
+    assert loaded.settings.offline is True
+    assert loaded.kinds["offline"] == "variable" and loaded.kinds["root"] == "default"
+    env["CONDA_PIXI_BACKENDS_BACKENDS"] = "a >=1,<2; b"
+    assert load(environ=env).settings.backends == ["a >=1,<2", "b"]
+    env["CONDA_PIXI_BACKENDS_MIRRORS"] = "https://a.example/c"
+    with pytest.raises(UserInputError, match="CONDA_PIXI_BACKENDS_MIRRORS: mirrors: expected"):
+        load(environ=env)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        # an entry of a mapping is named, on its own line
+        ("backends:\n  linux-64: [a]\n  amiga: [b]\n", "user.yml:3: backends.amiga: unknown platform 'amiga'"),
+        ("backends:\n  linux-64: ['::x']\n", "user.yml:2: backends.linux-64: '::x': channel-qualified"),
+        ("backends: 3\n", "user.yml:1: backends: expected a list of MatchSpecs, or a mapping"),
+        ("backends: [[a]]\n", "user.yml:1: backends: expected a list of MatchSpecs"),
+        ("mirrors: [https://a.example]\n", "user.yml:1: mirrors: expected a mapping"),
+        ("mirrors:\n  https://a.example: [https://b.example]\n  https://c.example: https://d.example\n",
+         "user.yml:3: mirrors.https://c.example: expected a non-empty list of mirror URLs"),
+        ("mirrors:\n  conda-forge: [https://b.example]\n", "user.yml:2: mirrors.conda-forge: a key must be a channel URL"),
+        ("mirrors:\n  https://a.example: []\n", "user.yml:2: mirrors.https://a.example: expected a non-empty"),
+        ("offline: perhaps\n", "user.yml:1: offline: Input should be a valid boolean"),
+        ("user_root: /a=b\n", "user.yml:1: user_root: a store path cannot contain '='"),
+        ("constraints: ['bad::name']\n", "user.yml:1: constraints: 'bad::name': channel-qualified"),
+    ],
+)  # fmt: skip
+def test_bad_admin_vocabulary(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(UserInputError) as info:
+        load(environ=only_user(tmp_path, text))
+    assert needle in str(info.value) and str(tmp_path) in str(info.value)
+
+
+def test_folder_files_in_name_order(tmp_path: Path) -> None:
+    folder = tmp_path / "admin.d"
+    write(folder / "20-b.yml", "platform: osx-64\n")
+    write(folder / "10-a.yml", "platform: win-64\noffline: true\n")
+    write(folder / "05-c.yaml", "platform: osx-arm64\n")  # *.yaml after every *.yml
+    write(folder / "notes.txt", "platform: amiga\n")  # not a settings file
+    loaded = load(environ={SYSTEM_CONFIG_VAR: str(folder), USER_CONFIG_VAR: str(tmp_path / "x")})
+    assert loaded.settings.platform == "osx-arm64"
+    assert loaded.origins["platform"] == f"{folder}/05-c.yaml:1"
+    assert loaded.origins["offline"] == f"{folder}/10-a.yml:2"
+    assert [f.path.name for f in loaded.files] == ["10-a.yml", "20-b.yml", "05-c.yaml"]
+
+
+def test_final_compares_values_as_the_model_reads_them(tmp_path: Path) -> None:
+    site = write(tmp_path / "site.yml", "channels: [https://a.example/x, https://b.example/y]\n"
+                 "final: [channels, offline]\n")  # fmt: skip
+    env = {SYSTEM_CONFIG_VAR: str(site), USER_CONFIG_VAR: str(tmp_path / "user.yml")}
+    same = {**env, "CONDA_PIXI_BACKENDS_CHANNELS": "https://a.example/x,https://b.example/y"}
+    loaded = load(environ=same)
+    assert loaded.finals == {"channels": f"{site}:2", "offline": f"{site}:2"}
+    with pytest.raises(
+        UserInputError, match=r"CONDA_PIXI_BACKENDS_CHANNELS: channels: .*site.yml:2"
+    ):
+        load(environ={**env, "CONDA_PIXI_BACKENDS_CHANNELS": "https://a.example/x"})
+    # `offline` is final without a value in that file: its default is what stays.
+    write(tmp_path / "user.yml", "offline: false\n")
+    assert load(environ=env).settings.offline is False
+    write(tmp_path / "user.yml", "offline: true\n")
+    with pytest.raises(UserInputError, match=r"user.yml:1: offline: .*site.yml:2 marks 'offline'"):
+        load(environ=env)
+
+
+def test_final_by_a_lower_file_holds_for_later_admin_files(tmp_path: Path) -> None:
+    folder = tmp_path / "admin.d"
+    write(folder / "10-a.yml", "root: /shared/store\nfinal: [root]\n")
+    write(folder / "20-b.yml", "root: /elsewhere\n")
+    env = {SYSTEM_CONFIG_VAR: str(folder), USER_CONFIG_VAR: str(tmp_path / "x")}
+    with pytest.raises(UserInputError, match=r"20-b.yml:1: root: .*10-a.yml:2 marks 'root' final"):
+        load(environ=env)
+
+
+def test_validate_value_names_where(tmp_path: Path) -> None:
+    from conda_pixi_backends.settings import validate_value
+
+    assert validate_value("channels", "a,b", "X") == ["a", "b"]
+    assert validate_value("offline", "yes", "VAR", variable=True) is True
+    with pytest.raises(UserInputError, match=r"^somewhere: platform: unknown platform"):
+        validate_value("platform", "amiga", "somewhere")

@@ -6,4 +6,7 @@ Command modules import nothing heavy at module level: building the parser must s
 from __future__ import annotations
 
 #: Subcommand modules, in the order `--help` lists them.
-COMMANDS = ("install", "shell_hook", "which")
+COMMANDS = (
+    "install", "sync", "update", "lock", "shell_hook", "which", "list_", "remove", "gc", "run",
+    "config", "doctor", "activate_in",
+)  # fmt: skip

@@ -32,11 +32,32 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     add_request_flags(parser)
     parser.add_argument("--force", action="store_true", help="reinstall even if already installed")
+    add_lock_flags(parser)
+    add_offline_flag(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="show the plan; solve, download and write nothing"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
+
+
+def add_lock_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--locked", action="store_true",
+        help="install exactly the lock file's packages, no solve; exit 2 if it lacks a backend",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lock-file", type=Path, metavar="PATH",
+        help="the lock file; implies --locked (default: the nearest pixi-backends.lock from the "
+        "manifest's folder upward)",
+    )  # fmt: skip
+
+
+def add_offline_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--offline", action="store_true", default=None,
+        help="use cached repodata and the package cache only (setting 'offline')",
+    )  # fmt: skip
 
 
 def add_request_flags(parser: argparse.ArgumentParser) -> None:
@@ -65,19 +86,24 @@ def run(args: argparse.Namespace) -> int:
     if args.override_channels and not args.channel:
         raise UserInputError("--override-channels needs at least one --channel")
     found = overrides.from_environ()
-    cfg = common.settings(args)
+    cfg = common.settings(args, offline=args.offline)
     store = Store(cfg.root)
     declarations = common.declarations(args.specs, args.manifest)
     requests = plan.requests_for(declarations, cfg, args.channel, args.override_channels)
     progress = sys.stderr.isatty() and not args.json
-    entries = plan.provision(store, requests, found, args.force, args.dry_run, progress)
+    locked = args.locked or args.lock_file is not None
+    lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
+    entries = plan.provision(
+        store, requests, found, args.force, args.dry_run, progress,
+        plan.Fetch.from_settings(cfg), lock_file,
+    )  # fmt: skip
     report(store, entries, args.json)
     return 0
 
 
 def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
     """One backend of the result, as `--json` prints it."""
-    from conda_pixi_backends import exposure
+    from conda_pixi_backends import exposure, plan
 
     request, record, override = entry.request, entry.record, entry.override
     executables: list[str] = []
@@ -94,13 +120,13 @@ def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
         "platform": request.platform,
         "status": entry.status,
         "key": request.key,
-        "prefix": str(store.prefix(request)) if override is None else None,
+        "prefix": None if override else record.prefix if record else str(store.prefix(request)),
         "version": package["version"] if package else None,
         "executables": executables,
         "override": None
         if override is None
         else {"variable": override.variable, "value": override.path},
-        "manifests": [s for s in request.sources if s != "command line"],
+        "manifests": plan.manifest_sources(request.sources),
     }
 
 

@@ -1,0 +1,365 @@
+"""`gc`: remove the backend environments and package-cache entries that nothing keeps.
+
+An environment is kept when it is exposed, when a manifest recorded in its metadata still exists
+and still asks for its request (read again with today's settings), when the settings'
+`backends` ask for it, or when it was used within `--older-than` days. Incomplete folders go
+unless an install holds their lock; prefixes an `update` retired go after its grace period.
+Package-cache entries go when no remaining environment's metadata names them, under
+py-rattler's own cache lock so that no install is using the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conda_pixi_backends.commands import common
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.settings import Settings
+    from conda_pixi_backends.store import EnvRecord, Store
+
+#: How long gc waits for py-rattler's package-cache lock before leaving the cache alone.
+CACHE_LOCK_WAIT = 10.0
+_ARCHIVE = re.compile(r"(.+)\.(conda|tar\.bz2)")
+#: py-rattler may add a hash of the origin to an entry's folder name.
+_ORIGIN_HASH = re.compile(r"(.+)-[0-9a-f]{64}")
+
+
+def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "gc",
+        parents=[parent],
+        help="remove backend environments and cached packages that nothing keeps",
+        description=(
+            "Remove backend environments that are not exposed, not asked for by an existing "
+            "manifest or by the 'backends' setting, and not used within --older-than days; "
+            "incomplete environments no install is working on; and package-cache entries no "
+            "remaining environment uses."
+        ),
+    )
+    parser.add_argument(
+        "--older-than", type=float, default=30.0, metavar="DAYS",
+        help="keep environments used within this many days (default: 30)",
+    )  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="show what would go; remove nothing")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+class Keepers:
+    """What still asks for environments: manifests (read once each) and the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._manifests: dict[tuple[str, str], set[str] | str] = {}
+        self._config: dict[str, set[str]] = {}
+
+    def _for_platform(self, platform: str) -> Settings:
+        if platform == self.settings.platform:
+            return self.settings
+        return self.settings.model_copy(update={"platform": platform})
+
+    def manifest(self, path: str, platform: str) -> set[str] | str:
+        """The keys a manifest asks for today, for one platform; an error text if unreadable."""
+        from conda_pixi_backends import manifests, plan
+        from conda_pixi_backends.errors import CPBError
+
+        cached = self._manifests.get((path, platform))
+        if cached is None:
+            if not Path(path).is_file():
+                cached = set()
+            else:
+                try:
+                    declarations = manifests.read_declarations([Path(path)])
+                    requests = plan.requests_for(declarations, self._for_platform(platform))
+                    cached = {r.key for r in requests}
+                except CPBError as exc:
+                    cached = str(exc)
+            self._manifests[(path, platform)] = cached
+        return cached
+
+    def config(self, platform: str) -> set[str]:
+        """The keys the `backends` setting asks for on a platform: the mapping's list for it,
+        or the plain list, which serves every platform."""
+        if platform not in self._config:
+            from conda_pixi_backends import plan
+            from conda_pixi_backends.model import Declaration, normalize_spec
+
+            wanted = self.settings.backends
+            specs = wanted.get(platform, []) if isinstance(wanted, dict) else wanted
+            declarations = []
+            for text in specs:
+                name, spec = normalize_spec(text, f"setting 'backends' ({platform})")
+                declarations.append(Declaration(name=name, spec=spec, source="config"))
+            requests = plan.requests_for(declarations, self._for_platform(platform))
+            self._config[platform] = {r.key for r in requests}
+        return self._config[platform]
+
+    def reasons(
+        self, env: str, record: EnvRecord, exposed: dict[str, str], cutoff: datetime
+    ) -> list[dict[str, str]]:
+        """Why an environment stays; empty when nothing keeps it."""
+        platform = str(record.request.get("platform", self.settings.platform))
+        found: list[dict[str, str]] = []
+        if exposed.get(record.name) == env:
+            found.append({"kind": "exposed"})
+        for path in record.manifests:
+            keys = self.manifest(path, platform)
+            if isinstance(keys, str):  # unreadable now: keep rather than guess
+                found.append({"kind": "manifest-unreadable", "path": path, "error": keys})
+            elif record.key in keys:
+                found.append({"kind": "manifest", "path": path})
+        if record.key in self.config(platform):
+            found.append({"kind": "config", "key": "backends"})
+        if used_since(record, cutoff):
+            found.append({"kind": "recent", "last_used": record.last_used})
+        return found
+
+
+def used_since(record: EnvRecord, cutoff: datetime) -> bool:
+    """Used at or after `cutoff`; a time that cannot be read counts as recent (keep)."""
+    try:
+        used = datetime.fromisoformat(record.last_used)
+    except (TypeError, ValueError):
+        return True
+    if used.tzinfo is None:
+        used = used.replace(tzinfo=timezone.utc)
+    return used >= cutoff
+
+
+def retired_grace() -> float:
+    """How long `update` keeps a replaced prefix for launchers still running from it."""
+    try:
+        from conda_pixi_backends.commands.update import GRACE_PERIOD
+    except ImportError:  # pragma: no cover - update and gc land separately
+        return 24 * 3600.0
+    return GRACE_PERIOD
+
+
+def retired_prefixes(store: Store, grace: float) -> list[Path]:
+    """The retired prefixes `store.sweep_retired(grace)` would remove: retired longer than
+    `grace` seconds ago, and named by no metadata."""
+    live = {Path(r.prefix) for r in store.scan()[0].values()}
+    found = []
+    for marker in sorted(store.envs.glob("*.retired")):
+        prefix = marker.with_name(marker.name[: -len(".retired")])
+        try:
+            age = time.time() - marker.stat().st_mtime
+        except OSError:
+            continue
+        if age >= grace and prefix not in live:
+            found.append(prefix)
+    return found
+
+
+def package_key(entry: str) -> str:
+    """The `name-version-build` a package-cache entry stands for."""
+    match = _ORIGIN_HASH.fullmatch(entry)
+    return match.group(1) if match else entry
+
+
+def used_packages(records: list[EnvRecord]) -> set[str]:
+    """`name-version-build` of every package the environments were installed from."""
+    used = set()
+    for record in records:
+        for package in record.packages:
+            filename = package.get("url", "").rsplit("/", 1)[-1]
+            match = _ARCHIVE.fullmatch(filename)
+            if match:
+                used.add(match.group(1))
+            used.add(f"{package['name']}-{package['version']}-{package['build']}")
+    return used
+
+
+def unused_cache_entries(store: Store, used: set[str]) -> dict[str, list[Path]]:
+    """Package-cache entries no environment uses: each with its folder, `.lock` file and any
+    archive. Dot files (py-rattler's `.cache.lock`) and anything unrecognised stay."""
+    entries: dict[str, list[Path]] = {}
+    try:
+        items = sorted(store.pkgs.iterdir())
+    except OSError:
+        return {}
+    for item in items:
+        name = item.name
+        if name.startswith("."):
+            continue
+        archive = _ARCHIVE.fullmatch(name)
+        if item.is_dir() and not item.is_symlink():
+            base = name
+        elif name.endswith(".lock") and item.is_file():
+            base = name[: -len(".lock")]
+        elif archive and item.is_file():
+            base = archive.group(1)
+        else:
+            continue
+        if package_key(base) not in used:
+            entries.setdefault(base, []).append(item)
+    return entries
+
+
+def run(args: argparse.Namespace) -> int:
+    from filelock import FileLock, Timeout
+
+    from conda_pixi_backends.commands import remove
+    from conda_pixi_backends.commands.list_ import freed_bytes, human
+    from conda_pixi_backends.errors import OperationError, UserInputError
+
+    if args.older_than < 0:
+        raise UserInputError(f"--older-than: {args.older_than:g} is negative; give days, e.g. 30")
+    settings = common.settings(args)
+    from conda_pixi_backends.store import Store
+
+    store = Store(settings.root)
+    keepers = Keepers(settings)
+    cutoff = datetime.now(timezone.utc) - timedelta(days=args.older_than)
+    complete, incomplete = store.scan() if store.envs.is_dir() else ({}, [])
+    exposed = store.exposed()
+    status = "would-remove" if args.dry_run else "removed"
+    kept: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    targets: list[remove.Target] = []
+    for env, record in complete.items():
+        reasons = keepers.reasons(env, record, exposed, cutoff)
+        if reasons:
+            kept.append({"env": env, "name": record.name, "key": record.key, "reasons": reasons})
+        else:
+            targets.append(remove.Target(env, Path(record.prefix), record))
+    stale: list[remove.Target] = []
+    for env in incomplete:
+        try:
+            # A dry run writes nothing, not even a lock file: no lock file, no install holding it.
+            lock = remove.lock_name(env)
+            if args.dry_run and not (store.locks / f"{lock}.lock").exists():
+                stale.append(remove.Target(env, store.envs / env))
+                continue
+            with store.lock(lock, timeout=0):
+                stale.append(remove.Target(env, store.envs / env))
+        except Timeout:
+            skipped.append({"env": env, "reason": "being installed (its lock is held)"})
+        except OSError as exc:
+            raise OperationError(f"cannot lock {env} in {store.root}: {exc.strerror}") from None
+
+    def changed(seen: EnvRecord, fresh: EnvRecord) -> bool:
+        """Spare what was used (or reinstalled) since we looked."""
+        return (fresh.last_used, fresh.created) != (seen.last_used, seen.created)
+
+    if args.dry_run:
+        gone = [*targets, *stale]
+    elif targets or stale:
+        gone, freed_envs = remove.delete(store, [*targets, *stale], keep=changed)
+        for env in sorted({t.env for t in [*targets, *stale]} - {t.env for t in gone}):
+            skipped.append({"env": env, "reason": "used or exposed while gc ran"})
+    else:
+        gone, freed_envs = [], 0
+    removed: list[dict[str, Any]] = [
+        {
+            "kind": "environment" if t.record else "incomplete",
+            "status": status,
+            "env": t.env,
+            "name": t.record.name if t.record else None,
+            "key": t.record.key if t.record else None,
+            "path": str(t.path),
+            "last_used": t.record.last_used if t.record else None,
+        }
+        for t in gone
+    ]
+
+    # Prefixes an `update` replaced, once their grace period for running launchers is over.
+    retired: list[Path] = []
+    freed_retired = 0
+    if hasattr(store, "sweep_retired") and store.envs.is_dir():
+        grace = retired_grace()
+        if args.dry_run:
+            retired = retired_prefixes(store, grace)
+        else:
+            with store.lock("exposure"):
+                freed_retired = freed_bytes(retired_prefixes(store, grace))
+                retired = store.sweep_retired(grace)
+        removed += [
+            {"kind": "retired", "status": status, "env": p.name, "path": str(p)} for p in retired
+        ]
+
+    # The package cache, under py-rattler's own lock: entries that no environment left uses.
+    cache_note = None
+    entries: dict[str, list[Path]] = {}
+    cache_paths: list[Path] = []
+    freed_cache = 0
+    if store.pkgs.is_dir():
+        lock = FileLock(store.pkgs / ".cache.lock", timeout=CACHE_LOCK_WAIT, thread_local=False)
+        try:
+            with lock:
+                gone_names = {t.env for t in gone}
+                left = [r for env, r in store.scan()[0].items() if env not in gone_names]
+                entries = unused_cache_entries(store, used_packages(left))
+                cache_paths = [p for group in entries.values() for p in group]
+                if not args.dry_run:
+                    freed_cache = freed_bytes(cache_paths)
+                    for path in cache_paths:
+                        if path.is_dir() and not path.is_symlink():
+                            shutil.rmtree(path)
+                        else:
+                            path.unlink(missing_ok=True)
+        except Timeout:
+            cache_note = "the package cache is in use by an install; left as it is"
+        except OSError as exc:
+            raise OperationError(
+                f"cannot clean the package cache {store.pkgs}: {exc.strerror or exc}"
+            ) from None
+        for name, group in entries.items():
+            folder = next((p for p in group if not p.name.endswith(".lock")), group[0])
+            removed.append({"kind": "package", "status": status, "name": name, "path": str(folder)})
+    if args.dry_run:  # one count, so files linked from both an environment and the cache count
+        freed = freed_bytes([*(t.path for t in gone), *retired, *cache_paths])
+    else:
+        freed = freed_envs + freed_retired + freed_cache
+
+    result = {
+        "root": str(store.root),
+        "dry_run": args.dry_run,
+        "older_than_days": args.older_than,
+        "removed": removed,
+        "kept": kept,
+        "skipped": skipped,
+        "package_cache": cache_note,
+        "bytes_freed": freed,
+    }
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for row in removed:
+        label = row.get("env") or row["name"]
+        if row["kind"] == "environment":
+            label = f"{row['name']} ({row['key']})"
+        print(f"{verb} {row['kind']}: {label}  {row['path']}")
+    for row in kept:
+        why = ", ".join(_reason_text(r) for r in row["reasons"])
+        print(f"kept {row['name']} ({row['key']}): {why}")
+    for row in skipped:
+        print(f"skipped {row['env']}: {row['reason']}")
+    if cache_note:
+        print(f"package cache: {cache_note}")
+    print(f"{'Would free' if args.dry_run else 'Freed'} {human(freed)}.")
+    return 0
+
+
+def _reason_text(reason: dict[str, str]) -> str:
+    kind = reason["kind"]
+    if kind == "manifest":
+        return f"asked for by {reason['path']}"
+    if kind == "manifest-unreadable":
+        return f"{reason['path']} cannot be read now ({reason['error']})"
+    if kind == "config":
+        return "asked for by the 'backends' setting"
+    if kind == "recent":
+        return f"used {reason['last_used']}"
+    return "exposed"

@@ -1,0 +1,115 @@
+"""`lock`: write the exact packages of every backend request to a lock file.
+
+The file is in rattler's lock-file format (the one pixi.lock uses), written by py-rattler: one
+lock environment per request, named `<name>-<key>` (the key includes the platform, so each
+platform's request has its own environment). `install --locked` and `sync --locked` install
+exactly these records, with no solve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from conda_pixi_backends.commands import install
+
+
+def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "lock",
+        parents=[parent],
+        help="write the exact packages of every backend to a lock file",
+        description=(
+            "Solve every backend request of the manifests (default: the one found from here "
+            "upward) and of the 'backends' setting, for each --platform, and write the exact "
+            "packages in rattler's lock-file format, for `install --locked`."
+        ),
+    )
+    parser.add_argument(
+        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
+        help="a pixi.toml, pyproject.toml or folder (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--platform", action="append", default=[], metavar="P", dest="platforms",
+        help="a platform to lock for (repeatable; default: setting 'platform')",
+    )  # fmt: skip
+    parser.add_argument(
+        "-o", "--lock-file", type=Path, metavar="PATH",
+        help="where to write (default: pixi-backends.lock beside the manifest, else here)",
+    )  # fmt: skip
+    install.add_offline_flag(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from conda_pixi_backends import manifests, plan
+    from conda_pixi_backends import settings as layered
+    from conda_pixi_backends.errors import UserInputError
+    from conda_pixi_backends.store import Store
+
+    loaded = layered.load({"root": args.root, "offline": args.offline})
+    cfg = loaded.settings
+    for platform in args.platforms:
+        if platform not in layered.KNOWN_PLATFORMS:
+            raise UserInputError(
+                f"--platform: unknown platform {platform!r} "
+                f"(known: {', '.join(layered.KNOWN_PLATFORMS)})"
+            )
+    platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
+    origin = loaded.origins.get("backends", "backends")
+    if args.manifest:
+        declared = manifests.read_declarations(args.manifest)
+    else:
+        try:
+            declared = manifests.read_declarations([manifests.find_manifest(Path.cwd())])
+        except UserInputError:
+            if not any(
+                plan.config_backends(cfg.model_copy(update={"platform": p}), origin)
+                for p in platforms
+            ):
+                raise
+            declared = []
+    requests = []
+    for platform in platforms:
+        target = cfg.model_copy(update={"platform": platform})
+        requests += plan.requests_for(plan.config_backends(target, origin) + declared, target)
+    path = plan.lock_file_for(args.manifest, args.lock_file, write=True)
+
+    from conda_pixi_backends import installer
+
+    store = Store(cfg.root)
+    solved = installer.solve(store, requests, plan.Fetch.from_settings(cfg)) if requests else []
+    installer.write_lock(path, platforms, requests, solved)
+    rows = []
+    for request, records in zip(requests, solved, strict=True):
+        packages = installer.package_rows(records)
+        own = next((p for p in packages if p["name"] == request.name), None)
+        rows.append(
+            {
+                "environment": request.env_name,
+                "name": request.name,
+                "spec": request.spec,
+                "platform": request.platform,
+                "key": request.key,
+                "channels": list(request.channels),
+                "version": own["version"] if own else None,
+                "packages": packages,
+            }
+        )
+    if args.json:
+        result = {"lock_file": str(path), "platforms": platforms, "environments": rows}
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(f"Locked {len(rows)} backend environment(s) for {', '.join(platforms)} in {path}")
+    width = max((len(r["name"]) for r in rows), default=0)
+    for row in rows:
+        print(
+            f"  {row['name']:<{width}}  {row['version']}  {row['platform']}  "
+            f"({len(row['packages'])} packages, {row['environment']})"
+        )
+    return 0

@@ -1,0 +1,122 @@
+"""`sync`: make the store hold what the `backends` setting (and any manifests) ask for.
+
+It installs like `install` (same plan, same output); `--prune` then removes this platform's
+environments that nothing asked for, through `remove`'s safe order: exposure first, then
+metadata, then the folder, so no launcher or activation entry ever points at a missing one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conda_pixi_backends.commands import install
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.model import Request
+    from conda_pixi_backends.store import EnvRecord, Store
+
+
+def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "sync",
+        parents=[parent],
+        help="install what the 'backends' setting and the given manifests ask for",
+        description=(
+            "Install every backend the 'backends' setting asks for on the configured platform, "
+            "plus those of the given manifests, and expose them. With --prune, remove this "
+            "platform's environments that neither asks for."
+        ),
+    )
+    parser.add_argument(
+        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
+        help="a pixi.toml, pyproject.toml or folder whose backends to add (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--platform", metavar="P", help="the platform to sync (default: setting 'platform')"
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="remove this platform's environments nothing asks for"
+    )
+    install.add_lock_flags(parser)
+    install.add_offline_flag(parser)
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show the plan; solve, download and write nothing"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def unwanted(store: Store, requests: list[Request], platform: str) -> list[EnvRecord]:
+    """Complete environments for `platform` whose key no request has."""
+    keys = {r.key for r in requests}
+    return [
+        r for r in store.records() if r.request.get("platform") == platform and r.key not in keys
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from conda_pixi_backends import manifests, overrides, plan
+    from conda_pixi_backends import settings as layered
+    from conda_pixi_backends.store import Store
+
+    loaded = layered.load({"root": args.root, "platform": args.platform, "offline": args.offline})
+    cfg = loaded.settings
+    store = Store(cfg.root)
+    declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
+    if args.manifest:
+        declarations += manifests.read_declarations(args.manifest)
+    requests = plan.requests_for(declarations, cfg)
+    locked = args.locked or args.lock_file is not None
+    lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
+    progress = sys.stderr.isatty() and not args.json
+    entries = plan.provision(
+        store, requests, overrides.from_environ(), dry_run=args.dry_run, progress=progress,
+        fetch=plan.Fetch.from_settings(cfg), lock_file=lock_file,
+    )  # fmt: skip
+
+    pruned: list[dict[str, Any]] = []
+    if args.prune:
+        pruned = prune(store, requests, cfg.platform, args.dry_run)
+    if args.json:
+        rows = [install.entry_json(store, e) for e in entries]
+        result = {"root": str(store.root), "backends": rows, "pruned": pruned}
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    install.report(store, entries, False)
+    for row in pruned:
+        status = row["status"].replace("-", " ")
+        print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")
+    return 0
+
+
+def prune(
+    store: Store, requests: list[Request], platform: str, dry_run: bool
+) -> list[dict[str, Any]]:
+    """Remove (or, dry, list) the environments of `platform` that no request asks for."""
+    from conda_pixi_backends.commands import remove
+
+    records = unwanted(store, requests, platform)
+    targets = [remove.Target(r.env_name, Path(r.prefix), r) for r in records]
+    if targets and not dry_run:
+        targets, _freed = remove.delete(store, targets)
+    rows = []
+    for target in targets:
+        record = target.record
+        assert record is not None
+        package = record.package(record.name)
+        rows.append(
+            {
+                "name": record.name,
+                "key": record.key,
+                "platform": platform,
+                "version": package["version"] if package else None,
+                "prefix": record.prefix,
+                "status": "would-prune" if dry_run else "pruned",
+            }
+        )
+    return rows

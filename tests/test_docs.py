@@ -1,0 +1,75 @@
+"""The documentation site builds with warnings as errors, holds every page, and its CLI
+reference is generated from the real parser."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conda_pixi_backends.cli import build_parser
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("sphinx", reason="sphinx is not installed (pip install -e '.[docs]')")
+    work = tmp_path_factory.mktemp("docs")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-d", str(work / "doctrees"), str(DOCS), str(work / "html")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stderr}"
+    return work / "html"
+
+
+def test_every_page_is_built(site: Path) -> None:
+    sources = {
+        p.relative_to(DOCS).with_suffix("").as_posix()
+        for p in DOCS.rglob("*.md")
+        if "_build" not in p.relative_to(DOCS).parts
+    }
+    built = {
+        p.relative_to(site).with_suffix("").as_posix()
+        for p in site.rglob("*.html")
+        if "_static" not in p.relative_to(site).parts
+    }
+    assert built - {"genindex", "search"} == sources
+    # The repository's README is its front page, not the site's: it is not repeated here.
+    assert "README" not in sources
+
+
+def subcommands(parser: argparse.ArgumentParser, prefix: str) -> Iterator[tuple[str, list[str]]]:
+    """(usage prefix, option strings) of every subcommand, nested ones included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                flags = [
+                    flag
+                    for a in sub._actions
+                    if not isinstance(a, argparse._HelpAction)  # shown as [-h] in the usage
+                    for flag in a.option_strings
+                ]
+                yield f"{prefix} {name}", flags
+                yield from subcommands(sub, f"{prefix} {name}")
+
+
+def test_cli_reference_lists_every_command_and_flag(site: Path) -> None:
+    page = (site / "cli.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    found = list(subcommands(build_parser(), "conda pixi-backend"))
+    assert found
+    for usage, flags in found:
+        assert f"{usage} [-h]" in text, usage
+        for flag in flags:
+            assert flag in text, f"{usage} {flag}"
+    # Flags stay as typed: no "smart" dash in "--manifest".
+    assert "\u2013manifest" not in text
