@@ -37,6 +37,17 @@ os._exit(0)
 """
 
 
+def isolated_env(work: Path, root: Path, channel: Path) -> dict[str, str]:
+    """This environment without overrides or settings of ours, but for a store and a channel."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PIXI_BUILD", "CONDA_PIXI"))},
+        "CONDA_PIXI_BACKENDS_ROOT": str(root),
+        "CONDA_PIXI_BACKENDS_CHANNELS": channel.as_uri(),
+        "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": "",
+        "CONDA_PIXI_BACKENDS_CONFIG": str(work / "none.yml"),
+    }
+
+
 def big_channel(channel: Path, packages: int = 40, files: int = 100) -> Path:
     """A backend the size of a small Python one: 40 dependencies holding 4000 files, 16 MB."""
     names = [f"bench-dep-{i}" for i in range(packages)]
@@ -84,17 +95,7 @@ def main() -> int:
     try:
         channel = demo.build_demo_channel(work / "channel")
         root = work / "store"
-        env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("PIXI_BUILD", "CONDA_PIXI"))
-            },
-            "CONDA_PIXI_BACKENDS_ROOT": str(root),
-            "CONDA_PIXI_BACKENDS_CHANNELS": channel.as_uri(),
-            "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": "",
-            "CONDA_PIXI_BACKENDS_CONFIG": str(work / "none.yml"),
-        }
+        env = isolated_env(work, root, channel)
         install = [sys.executable, "-m", "conda_pixi_backends", "install", BACKEND]
         raw = [
             sys.executable,

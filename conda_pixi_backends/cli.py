@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -20,13 +21,22 @@ from conda_pixi_backends.commands import COMMANDS, common
 from conda_pixi_backends.errors import CPBError
 
 PROG = "conda-pixi-backend"
+#: Characters that would break an error's one line (or move the cursor): shown escaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+MISSING_COMMAND = "the following arguments are required: COMMAND"
+
+
+def one_line(message: str) -> str:
+    """`message` with control characters escaped as Python does (`\\n`), so that it stays
+    one line however a value in it was written."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line and exit 2 (no usage dump), like other bad input."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{PROG}: error: {self.prog}: {message}\n")
+        self.exit(2, one_line(f"{PROG}: error: {self.prog}: {message}") + "\n")
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +44,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-V", "--version", action="version", version=f"conda-pixi-backends {__version__}"
     )
+    # Not `required`: argparse would report a missing COMMAND before an unknown flag given
+    # in its place (`conda-pixi-backend --no-such-flag`); `run` reports a missing one.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    subparsers.required = True
     parent = _Parser(add_help=False)
     common.add_common(parent)
     for name in COMMANDS:
@@ -46,6 +57,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run a parsed command; errors become one line on stderr and an exit code."""
+    if getattr(args, "func", None) is None:
+        print(f"{PROG}: error: {MISSING_COMMAND}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except CPBError as exc:
@@ -53,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -65,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "verbose", False):
             raise
         print(
-            f"{PROG}: internal error: {type(exc).__name__}: {exc} (--verbose shows where)",
+            one_line(f"{PROG}: internal error: {type(exc).__name__}: {exc}")
+            + " (--verbose shows where)",
             file=sys.stderr,
         )
         return 1

@@ -45,8 +45,9 @@ class Outcome:
 
     record: EnvRecord
     installed: bool
-    #: The prefix the environment used before this install replaced it; retire it once the
-    #: launchers point at `record.prefix`.
+    #: The prefix the environment used before this install replaced it. It is retired already
+    #: (just before the metadata switch); callers retire it again once the launchers point at
+    #: `record.prefix`, so that its grace period starts when no new start can reach it.
     replaced: Path | None = None
 
 
@@ -76,6 +77,37 @@ def gateway(store: Store, fetch: Fetch, http: rattler.Client) -> rattler.Gateway
     return rattler.Gateway(cache_dir=store.cache, default_config=source, client=http)
 
 
+def _origin(request: Request) -> str:
+    """Where a request came from, for messages: its manifests, the command line, the config."""
+    where = ", ".join("setting 'backends'" if s == CONFIG else s for s in request.sources)
+    return f" (from {where})" if where else ""
+
+
+def check_specs(requests: Sequence[Request]) -> None:
+    """Parse every spec the solve would get with py-rattler, so that a bad one is named with
+    its role and origin (the manifest of an additional dependency, the `constraints` setting)
+    rather than reported as the backend's spec; the lighter check of `model.normalize_spec`
+    lets through what only py-rattler's full parse rejects, e.g. `foo >>>1`."""
+    for request in requests:
+        checks = [(request.spec, "invalid spec", _origin(request))]
+        checks += [
+            (dep, f"invalid additional dependency of {request.name}", _origin(request))
+            for dep in request.additional_dependencies
+        ]
+        checks += [
+            (c, "invalid constraint", " (from setting 'constraints')") for c in request.constraints
+        ]
+        for spec, what, origin in checks:
+            try:
+                rattler.MatchSpec(spec)
+            except (
+                rx.InvalidMatchSpecError,
+                rx.InvalidVersionSpecError,
+                rx.InvalidPackageNameError,
+            ) as exc:
+                raise UserInputError(f"{spec}: {what}{origin}: {_one_line(exc)}") from None
+
+
 async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> Records:
     platform = rattler.Platform(request.platform)
     virtual = rattler.VirtualPackage.detect() if request.platform == current_platform() else []
@@ -93,9 +125,9 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
         rx.InvalidVersionSpecError,
         rx.InvalidPackageNameError,
     ) as exc:
-        where = ", ".join("setting 'backends'" if s == CONFIG else s for s in request.sources)
-        origin = f" (from {where})" if where else ""
-        raise UserInputError(f"{request.spec}: invalid spec{origin}: {_one_line(exc)}") from None
+        raise UserInputError(
+            f"{request.spec}: invalid spec{_origin(request)}: {_one_line(exc)}"
+        ) from None
     except rx.InvalidChannelError as exc:
         raise UserInputError(f"invalid channel for {request.name}: {_one_line(exc)}") from None
     except rx.SolverError as exc:
@@ -118,6 +150,7 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
 async def _solve_all(
     store: Store, requests: Sequence[Request], fetch: Fetch, http: rattler.Client
 ) -> list[Records]:
+    check_specs(requests)
     shared = gateway(store, fetch, http)
     return list(await asyncio.gather(*(_solve(r, shared, fetch.offline) for r in requests)))
 
@@ -290,29 +323,40 @@ async def _install(
         prefix = store.new_prefix(request.env_name)
         if prefix.name != request.env_name:  # `gc` spares a folder of envs/ whose lock is held
             await asyncio.to_thread(held.enter_context, store.lock(prefix.name))
+        replaced = Path(existing.prefix) if existing is not None else None
         try:
             executable, activation = await _link(request, records, prefix, store, progress, http)
+            stamp = now()
+            manifests = {
+                *manifest_sources(request.sources),
+                *(existing.manifests if existing else []),
+            }
+            record = EnvRecord(
+                name=request.name,
+                key=request.key,
+                request=request.canonical(),
+                prefix=str(prefix),
+                executable=executable if request.platform == current_platform() else None,
+                packages=rows,
+                activation=activation,
+                created=stamp,
+                last_used=stamp,
+                manifests=sorted(manifests),
+            )
+            if replaced is not None:
+                # Retired before the switch, so that a kill right after it leaks nothing; while
+                # the metadata still names it, `sweep_retired` keeps it (and, once no reinstall
+                # holds the lock, drops the marker).
+                store.retire(replaced)
+            store.write_record(record)  # last: from here on the environment is complete
         except BaseException:
+            if replaced is not None:
+                store.retired_marker(replaced).unlink(missing_ok=True)
             shutil.rmtree(prefix, ignore_errors=True)
             if existing is None:
                 store.forget(request.env_name)
             raise
-        stamp = now()
-        manifests = {*manifest_sources(request.sources), *(existing.manifests if existing else [])}
-        record = EnvRecord(
-            name=request.name,
-            key=request.key,
-            request=request.canonical(),
-            prefix=str(prefix),
-            executable=executable if request.platform == current_platform() else None,
-            packages=rows,
-            activation=activation,
-            created=stamp,
-            last_used=stamp,
-            manifests=sorted(manifests),
-        )
-        store.write_record(record)  # last: from here on the environment is complete
-        return Outcome(record, True, Path(existing.prefix) if existing else None)
+        return Outcome(record, True, replaced)
 
 
 async def _install_all(

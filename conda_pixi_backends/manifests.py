@@ -21,7 +21,12 @@ import tomli
 
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.hooks import hookimpl, plugin_manager
-from conda_pixi_backends.model import Declaration, normalize_spec, spec_from_parts
+from conda_pixi_backends.model import (
+    Declaration,
+    normalize_channel,
+    normalize_spec,
+    spec_from_parts,
+)
 
 PIXI_TOML = "pixi.toml"
 PYPROJECT_TOML = "pyproject.toml"
@@ -58,6 +63,13 @@ class _Manifest:
         if not isinstance(value, kind):
             raise self.error(key, f"expected {_KINDS[kind]}")
         return value
+
+    def channel(self, key: str, value: Any) -> str:
+        """A channel as written, checked here so that a bad one names this file and key (its
+        URL is made later, when the settings' channel alias is known)."""
+        channel = self.check(key, value, str)
+        normalize_channel(channel, self.path.parent, what=f"{self.path}: {self.prefix}{key}")
+        return channel
 
     def has_workspace(self) -> bool:
         """`[workspace]`, or its legacy name `[project]`, makes a manifest a workspace's root."""
@@ -312,9 +324,7 @@ def _channels(manifest: _Manifest, key: str) -> tuple[str, ...] | None:
         return None
     if not channels:
         raise manifest.error(key, "no channels: name at least one, or remove the key")
-    for i, channel in enumerate(channels):
-        manifest.check(f"{key}[{i}]", channel, str)
-    return tuple(channels)
+    return tuple(manifest.channel(f"{key}[{i}]", c) for i, c in enumerate(channels))
 
 
 def _workspace_channels(workspace: _Manifest) -> tuple[str, ...]:
@@ -325,12 +335,12 @@ def _workspace_channels(workspace: _Manifest) -> tuple[str, ...]:
             continue
         ranked: list[tuple[int, str]] = []
         for i, item in enumerate(channels):
-            if isinstance(item, str):
-                ranked.append((0, item))
-                continue
             item_key = f"{key}[{i}]"
+            if isinstance(item, str):
+                ranked.append((0, workspace.channel(item_key, item)))
+                continue
             workspace.check(item_key, item, dict)
-            channel = workspace.check(f"{item_key}.channel", item.get("channel"), str)
+            channel = workspace.channel(f"{item_key}.channel", item.get("channel"))
             priority = item.get("priority", 0)
             if not isinstance(priority, int) or isinstance(priority, bool):
                 raise workspace.error(f"{item_key}.priority", "expected an integer")

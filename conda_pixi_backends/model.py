@@ -85,11 +85,11 @@ def normalize_spec(text: str, what: str) -> tuple[str, str]:
     name = _SPEC_SPLIT.split(spec, maxsplit=1)[0]
     if "::" in name:
         raise UserInputError(
-            f"{what}: '{text}': channel-qualified specs are not supported; use --channel"
+            f"{what}: {text!r}: channel-qualified specs are not supported; use --channel"
         )
     if not spec or not _NAME.fullmatch(name):
         raise UserInputError(
-            f"{what}: '{text}' is not a valid package spec (expected e.g. 'pixi-build-python 0.8.*')"
+            f"{what}: {text!r} is not a valid package spec (expected e.g. 'pixi-build-python 0.8.*')"
         )
     return name.lower(), spec
 
@@ -103,29 +103,40 @@ def spec_from_parts(name: str, version: str | None) -> str:
 
 
 def normalize_channel(
-    channel: str, base: Path | None = None, alias: str = "https://prefix.dev"
+    channel: str,
+    base: Path | None = None,
+    alias: str = "https://prefix.dev",
+    what: str = "channel",
 ) -> str:
     """Turn a channel as written (URL, path or name) into the URL that identifies it.
 
     A relative path is taken relative to `base` (the manifest's folder), as Pixi does; a bare
     name is joined to the channel alias. py-rattler would read a bare relative path as a name.
+    `what` names where the channel was written (a flag, a manifest key, a setting's origin).
     """
     text = channel.strip()
     if not text:
-        raise UserInputError("channel: an empty channel name")
-    scheme = urlsplit(text).scheme
-    if scheme == "file":
-        path = Path(unquote(urlsplit(text).path))
-        return path_to_url(path)
-    if scheme in ("http", "https", "s3", "gcs", "oci") and "://" in text:
+        raise UserInputError(f"{what}: an empty channel name")
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL"
+        raise UserInputError(f"{what}: {channel!r} is not a valid URL ({exc})") from None
+    if parts.scheme == "file":
+        return path_to_url(Path(unquote(parts.path)))
+    if parts.scheme in ("http", "https", "s3", "gcs", "oci") and "://" in text:
         return text.rstrip("/")
     if text.startswith(("/", "./", "../", "~", ".\\", "..\\")) or re.match(r"[A-Za-z]:[\\/]", text):
-        path = Path(text).expanduser()
+        try:
+            path = Path(text).expanduser()
+        except RuntimeError:  # ~user of an unknown user, or no home folder
+            raise UserInputError(
+                f"{what}: {channel!r}: cannot expand '~' (no such user or home)"
+            ) from None
         if not path.is_absolute():
             path = (base or Path.cwd()) / path
         return path_to_url(Path(os.path.normpath(path)))
     if not all(_NAME.fullmatch(part) for part in text.split("/")):
-        raise UserInputError(f"channel: '{channel}' is neither a URL, a path nor a channel name")
+        raise UserInputError(f"{what}: {channel!r} is neither a URL, a path nor a channel name")
     return f"{alias.rstrip('/')}/{text}"
 
 

@@ -61,12 +61,12 @@ def parse_override(value: str) -> tuple[Override, ...]:
         parts = item.split("=")
         if len(parts) > 2:
             raise UserInputError(
-                f"{OVERRIDE}: malformed item '{item}' (more than one '='); "
+                f"{OVERRIDE}: malformed item {item!r} (more than one '='); "
                 "Pixi would silently ignore the whole variable. Use 'name=/path' or 'name'"
             )
         if len(parts) == 2 and not parts[1]:
             raise UserInputError(
-                f"{OVERRIDE}: item '{item}' has an empty path; use 'name=/path' or 'name'"
+                f"{OVERRIDE}: item {item!r} has an empty path; use 'name=/path' or 'name'"
             )
         if not parts[0]:
             continue  # Pixi accepts an empty name; it matches no backend

@@ -85,8 +85,10 @@ def requests_for(
     merged: dict[Request, list[str]] = {}
     for declaration in declarations:
         own = [] if override_channels else list(declaration.channels or settings.channels)
-        cli = [normalize_channel(c, Path.cwd(), settings.channel_alias) for c in channels]
-        urls = cli + [normalize_channel(c, declaration.base, settings.channel_alias) for c in own]
+        alias = settings.channel_alias
+        cli = [normalize_channel(c, Path.cwd(), alias, "--channel") for c in channels]
+        what = f"{declaration.source}: channels" if declaration.channels else "setting 'channels'"
+        urls = cli + [normalize_channel(c, declaration.base, alias, what) for c in own]
         request = Request(
             name=declaration.name,
             spec=declaration.spec,
@@ -209,7 +211,7 @@ def provision(
                 replaced.append(outcome.replaced)
     for entry in entries:
         if entry.status == ALREADY and entry.record is not None:
-            store.touch(entry.record, manifest_sources(entry.request.sources))
+            entry.record = store.touch(entry.record, manifest_sources(entry.request.sources))
     from conda_pixi_backends import exposure
 
     exposure.expose(store, [e.record for e in entries if e.record is not None])

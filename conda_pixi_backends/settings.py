@@ -13,6 +13,7 @@ import json
 import os
 import platform as _platform
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ def _split_list(value: Any, separator: str = ",") -> Any:
                 return json.loads(value)
             except ValueError:
                 raise ValueError("not valid JSON") from None
+            except RecursionError:
+                raise ValueError("not valid JSON: nested too deeply") from None
         return [item.strip() for item in value.split(separator) if item.strip()]
     return value
 
@@ -157,6 +160,22 @@ class Settings(BaseSettings):
     def _split_channels(cls, value: Any) -> Any:
         return _split_list(value, ",")
 
+    @field_validator("channels", mode="after")
+    @classmethod
+    def _check_channels(cls, value: list[str]) -> list[str]:
+        """Every channel must be one that requests can name; kept as written, since the
+        alias and the folder of relative paths apply when a request is made."""
+        from conda_pixi_backends.model import normalize_channel
+
+        if not value:
+            raise ValueError("an empty list: name at least one channel")
+        for channel in value:
+            try:
+                normalize_channel(channel, Path("/"), what="channels")
+            except UserInputError as exc:
+                raise ValueError(str(exc).removeprefix("channels: ")) from None
+        return value
+
     @field_validator("constraints", mode="before")
     @classmethod
     def _check_constraints(cls, value: Any) -> Any:
@@ -195,10 +214,21 @@ class Settings(BaseSettings):
                 raise _SubKeyError(channel, "expected a non-empty list of mirror URLs")
         return dict(value)
 
+    @field_validator("root", "user_root", mode="before")
+    @classmethod
+    def _refuse_empty_root(cls, value: Any) -> Any:
+        # Path("") is the current folder: a store wherever the command happens to run.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("an empty path: name the store's folder")
+        return value
+
     @field_validator("root", "user_root", mode="after")
     @classmethod
     def _check_root(cls, root: Path) -> Path:
-        root = root.expanduser()
+        try:
+            root = root.expanduser()
+        except RuntimeError:  # `~user` of an unknown user, or no home folder
+            raise ValueError(f"cannot expand '~' in {str(root)!r}: no such user or home") from None
         bad = [c for c in _ROOT_FORBIDDEN if c in str(root)]
         if bad:
             raise ValueError(
@@ -333,7 +363,13 @@ def system_config_paths(environ: Mapping[str, str]) -> list[Path]:
 
 def user_config_path(environ: Mapping[str, str]) -> Path:
     if USER_CONFIG_VAR in environ:
-        return Path(environ[USER_CONFIG_VAR]).expanduser()
+        try:
+            return Path(environ[USER_CONFIG_VAR]).expanduser()
+        except RuntimeError:  # `~user` of an unknown user, or no home folder
+            raise UserInputError(
+                f"{USER_CONFIG_VAR}: cannot expand '~' in {environ[USER_CONFIG_VAR]!r}: "
+                "no such user or home"
+            ) from None
     config_home = environ.get("XDG_CONFIG_HOME") or str(Path("~/.config").expanduser())
     return Path(config_home) / "conda" / "pixi-backends.yml"
 
@@ -361,7 +397,11 @@ def parse_final(value: Any) -> tuple[str, ...] | None:
 
 
 def read_config_file(path: Path, admin: bool) -> ConfigFile:
-    """Read one YAML file; unknown keys and malformed YAML name the file and line."""
+    """Read one YAML file; unknown keys, malformed YAML and bad values name the file and line.
+
+    Each file's values are checked on their own, so a broken file is reported even when a
+    higher layer (a variable, a flag) sets the same keys.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -372,12 +412,46 @@ def read_config_file(path: Path, admin: bool) -> ConfigFile:
     except OSError as exc:
         raise UserInputError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = YAML(typ="rt").load(text)
+        with warnings.catch_warnings():
+            # ruamel warns about valid YAML (a reused anchor, YAML 1.1 floats): no warning
+            # dump on a user's terminal for a file that loads.
+            warnings.simplefilter("ignore")
+            data = YAML(typ="rt").load(text)
+        layer = _layer(path, admin, data)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserInputError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise UserInputError(f"{path}: invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError) as exc:  # ruamel's constructors, e.g. `!!float x`
+        problem = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UserInputError(f"{path}: invalid YAML: {problem}") from None
+
+    def where(key: str, entry: str | None) -> str:
+        sub = f"{key}.{entry}"
+        return layer.where(sub if entry is not None and sub in layer.lines else key)
+
+    if layer.values:
+        _build([], {}, layer.values, where)
+    return layer
+
+
+def _key_line(mapping: Any, key: Any) -> int | None:
+    """The line of `key` in a ruamel mapping (for a key a merge `<<` brought in, in the mapping
+    merged), or None where ruamel does not know it (e.g. `!!omap`)."""
+    merged = [m[-1] if isinstance(m, tuple) else m for m in getattr(mapping, "merge", ())]
+    for source in (mapping, *merged):
+        with contextlib.suppress(AttributeError, KeyError, TypeError, IndexError):
+            position = source.lc.key(key)
+            if position is not None:
+                return int(position[0]) + 1
+    return None
+
+
+def _layer(path: Path, admin: bool, data: Any) -> ConfigFile:
+    """The settings in a loaded YAML document, with the line of each key."""
     layer = ConfigFile(path, admin)
     if data is None:
         return layer
@@ -385,29 +459,30 @@ def read_config_file(path: Path, admin: bool) -> ConfigFile:
         raise UserInputError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
     for raw_key, value in data.items():
         key = normal_key(raw_key)
-        line = data.lc.key(raw_key)[0] + 1
+        line = _key_line(data, raw_key)
+        at = f"{path}:{line}" if line else str(path)
         if key == "final":
             if not admin:
-                raise UserInputError(
-                    f"{path}:{line}: final: only an admin file can mark keys final"
-                )
+                raise UserInputError(f"{at}: final: only an admin file can mark keys final")
             final = parse_final(value)
             if final is None:
                 raise UserInputError(
-                    f"{path}:{line}: final: expected a list of settings keys ({', '.join(KEYS)})"
+                    f"{at}: final: expected a list of settings keys ({', '.join(KEYS)})"
                 )
             layer.final = final
-            layer.lines["final"] = line
+            if line:
+                layer.lines["final"] = line
             continue
         if key not in KEYS:
-            raise UserInputError(
-                f"{path}:{line}: unknown key '{raw_key}' (known: {', '.join(KEYS)})"
-            )
+            raise UserInputError(f"{at}: unknown key {str(raw_key)!r} (known: {', '.join(KEYS)})")
         layer.values[key] = plain_value(value)
-        layer.lines[key] = line
+        if line:
+            layer.lines[key] = line
         if isinstance(value, dict):  # entries of mappings (backends, mirrors) get their lines
             for entry in value:
-                layer.lines[f"{key}.{entry}"] = value.lc.key(entry)[0] + 1
+                entry_line = _key_line(value, entry)
+                if entry_line:
+                    layer.lines[f"{key}.{entry}"] = entry_line
     return layer
 
 

@@ -2,6 +2,9 @@
 
     <root>/store.json               layout version
     <root>/envs/<name>-<key>/       one backend environment (a conda prefix)
+    <root>/envs/<name>-<key>.<n>/   a later generation of it: a reinstall or update installs
+                                    beside the prefix in use; the metadata names the live one
+    <root>/envs/<prefix>.retired    a replaced prefix, kept for running launchers until swept
     <root>/envs/<name>-<key>.json   its metadata, written last: no metadata, no environment
     <root>/pkgs/                    the package cache all environments hardlink from
     <root>/cache/                   cached repodata
@@ -173,24 +176,40 @@ class Store:
     def scan(self) -> tuple[dict[str, EnvRecord], list[str]]:
         """Complete environments by metadata name, and the names of incomplete ones: folders in
         envs/ and metadata files that no complete environment accounts for (being installed,
-        or left by an install that died). Both sorted by name."""
+        or left by an install that died). Both sorted by name. A folder named like a complete
+        environment that its metadata no longer names is not among them: see `orphans`."""
+        complete, unclaimed = self._scan()
+        rest = {p.name for p in unclaimed} | {
+            m.name[: -len(".json")] for m in self.envs.glob("*.json")
+        }
+        return complete, sorted(rest - complete.keys())
+
+    def orphans(self) -> list[Path]:
+        """Prefixes named like a complete environment, `envs/<name>-<key>`, that its metadata no
+        longer names and that are not retired: left by a reinstall killed between its switch of
+        the metadata to a new prefix and the retirement of the old one (before the switch came
+        to retire first), or being installed into right now (the environment's lock is held)."""
+        complete, unclaimed = self._scan()
+        return [p for p in unclaimed if p.name in complete]
+
+    def _scan(self) -> tuple[dict[str, EnvRecord], list[Path]]:
+        """Complete environments by metadata name, and the folders of envs/ that none of them
+        names as its prefix and that are not retired, sorted."""
         complete: dict[str, EnvRecord] = {}
-        rest: set[str] = set()
         for meta in sorted(self.envs.glob("*.json")):
             env_name = meta.name[: -len(".json")]
             record = self.record(env_name)
-            if record is None:
-                rest.add(env_name)
-            else:
+            if record is not None:
                 complete[env_name] = record
         # Retired prefixes are neither: `sweep_retired` removes them after their grace period.
         kept = {Path(r.prefix) for r in complete.values()}
         kept |= {m.with_name(m.name[: -len(".retired")]) for m in self.envs.glob("*.retired")}
+        unclaimed = []
         with contextlib.suppress(OSError):
-            for entry in self.envs.iterdir():
+            for entry in sorted(self.envs.iterdir()):
                 if entry.is_dir() and not entry.name.startswith(".") and entry not in kept:
-                    rest.add(entry.name)
-        return complete, sorted(rest - complete.keys())
+                    unclaimed.append(entry)
+        return complete, unclaimed
 
     def records(self) -> list[EnvRecord]:
         found = (self.record(p.name[: -len(".json")]) for p in sorted(self.envs.glob("*.json")))
@@ -199,12 +218,30 @@ class Store:
     def write_record(self, record: EnvRecord) -> None:
         atomic_write(self.metadata_path(record.env_name), record.to_json())
 
-    def touch(self, record: EnvRecord, manifests: list[str]) -> None:
-        """Note a use; a read-only shared store simply keeps its old times."""
-        record.last_used = now()
-        record.manifests = sorted({*record.manifests, *manifests})
-        with contextlib.suppress(OSError):
-            self.write_record(record)
+    def touch(self, record: EnvRecord, manifests: list[str]) -> EnvRecord:
+        """Note a use of the environment `record` (read while planning) describes; returns its
+        current metadata.
+
+        Under the environment's lock, and only while the metadata still describes that install
+        (same prefix and creation time): an `install --force` or `update` since then switched it
+        to a new prefix, and writing `record` back would bring the retired one back. The use is
+        not noted when the lock is busy (an install is at work, or another process notes a use
+        right now) or cannot be taken or written (a read-only shared store).
+        """
+        from filelock import Timeout
+
+        try:
+            with self.lock(record.env_name, timeout=0):
+                current = self.record(record.env_name)
+                if current is None:
+                    return record
+                if (current.prefix, current.created) == (record.prefix, record.created):
+                    current.last_used = now()
+                    current.manifests = sorted({*current.manifests, *manifests})
+                    self.write_record(current)
+                return current
+        except (Timeout, OSError):
+            return record
 
     def forget(self, env_name: str) -> None:
         """Mark an environment incomplete (metadata goes first), then remove its files: the
@@ -242,7 +279,9 @@ class Store:
         points at. Callers refresh the exposure first, so no launcher names them either."""
         import time
 
-        live = {Path(r.prefix) for r in self.records()}
+        from filelock import Timeout
+
+        live = {Path(r.prefix): r.env_name for r in self.records()}
         removed = []
         for marker in sorted(self.envs.glob("*.retired")):
             prefix = marker.with_name(marker.name[: -len(".retired")])
@@ -250,8 +289,15 @@ class Store:
                 age = time.time() - marker.stat().st_mtime
             except OSError:
                 continue
-            if prefix in live:  # metadata points at it again: it is no longer retired
-                marker.unlink(missing_ok=True)
+            if prefix in live:
+                # Still live: a reinstall retires the prefix it replaces just before switching the
+                # metadata. Under the lock (free: no reinstall at work) the switch did not happen
+                # (it failed or was killed), so the prefix is not retired after all.
+                env_name = live[prefix]
+                with contextlib.suppress(Timeout, OSError), self.lock(env_name, timeout=0):
+                    record = self.record(env_name)
+                    if record is not None and Path(record.prefix) == prefix:
+                        marker.unlink(missing_ok=True)
                 continue
             if age < grace:
                 continue

@@ -152,3 +152,31 @@ def test_override_parser_is_total(value: str) -> None:
     assert [(o.name, o.path) for o in parsed] == [
         (parts[0], parts[1] if len(parts) == 2 else None) for parts in expected if parts[0]
     ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "needle"),
+    [
+        ("", "--channel: an empty channel name"),
+        ("http://[::1", "--channel: 'http://[::1' is not a valid URL (Invalid IPv6 URL)"),
+        ("~nosuchuser/chan", "--channel: '~nosuchuser/chan': cannot expand '~'"),
+        ("a\nb c", "--channel: 'a\\nb c' is neither a URL"),
+    ],
+)
+def test_normalize_channel_names_where(channel: str, needle: str) -> None:
+    """The message names where the channel was written and shows the text escaped."""
+    with pytest.raises(UserInputError) as info:
+        normalize_channel(channel, Path("/base"), what="--channel")
+    assert str(info.value).startswith(needle) and "\n" not in str(info.value)
+
+
+def test_bad_values_are_quoted_visibly() -> None:
+    with pytest.raises(UserInputError) as info:
+        normalize_spec("!\n!", "SPEC")
+    assert str(info.value).startswith("SPEC: '!\\n!' is not a valid package spec")
+    with pytest.raises(UserInputError) as info:
+        parse_override("a=/x\n=b")
+    assert f"{OVERRIDE}: malformed item 'a=/x\\n=b'" in str(info.value)
+    with pytest.raises(UserInputError) as info:
+        parse_override("a=/x,b\r=")
+    assert "item 'b\\r=' has an empty path" in str(info.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,97 @@ def test_validate_value_names_where(tmp_path: Path) -> None:
     assert validate_value("offline", "yes", "VAR", variable=True) is True
     with pytest.raises(UserInputError, match=r"^somewhere: platform: unknown platform"):
         validate_value("platform", "amiga", "somewhere")
+
+
+def test_valid_yaml_loads_quietly_with_lines(tmp_path: Path) -> None:
+    """Merge keys, `!!omap` and reused anchors are valid YAML: no error, no warning."""
+    path = write(
+        tmp_path / "user.yml",
+        "platform: &p osx-arm64\n<<: {offline: true}\n"
+        "mirrors: !!omap [https://a.example/c: [https://m.example/c]]\n"
+        "channel_alias: &p https://alias.example\n",
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = load(environ={SYSTEM_CONFIG_VAR: "", USER_CONFIG_VAR: str(path)})
+    assert caught == []
+    settings = loaded.settings
+    assert (settings.platform, settings.offline) == ("osx-arm64", True)
+    assert settings.mirrors == {"https://a.example/c": ["https://m.example/c"]}
+    assert settings.channel_alias == "https://alias.example"
+    assert loaded.origins["offline"] == f"{path}:2", "a merged key: the line it is written on"
+    assert loaded.origins["mirrors"] == f"{path}:3"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("platform: !!float x\n", "invalid YAML: could not convert string to float"),
+        ("platform: !!int x\n", "invalid YAML"),
+        ("platform: " + "[" * 3000 + "\n", "invalid YAML"),
+        ("mirrors: !!omap [a: 1]\n", "user.yml:1: mirrors.a: a key must be a channel URL"),
+        ("<<: {platfrom: x}\n", "unknown key 'platfrom'"),
+        ('"a\\nb": 1\n', "user.yml:1: unknown key 'a\\nb'"),
+    ],
+)
+def test_yaml_that_ruamel_constructs_badly(tmp_path: Path, text: str, needle: str) -> None:
+    path = write(tmp_path / "user.yml", text)
+    with pytest.raises(UserInputError) as info:
+        read_config_file(path, admin=False)
+    assert needle in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "text", "needle"),
+    [
+        ({"root": ""}, {}, "", "--root: root: an empty path"),
+        ({}, {"CONDA_PIXI_BACKENDS_ROOT": " "}, "", "CONDA_PIXI_BACKENDS_ROOT: root: an empty"),
+        ({}, {}, "root: ''\n", "user.yml:1: root: an empty path"),
+        ({}, {}, "user_root: ''\n", "user.yml:1: user_root: an empty path"),
+        ({"root": "~nosuchuser/s"}, {}, "", "--root: root: cannot expand '~'"),
+        ({}, {"CONDA_PIXI_BACKENDS_USER_ROOT": "~nosuchuser"}, "", "USER_ROOT: user_root: cannot"),
+        ({}, {}, "root: ~nosuchuser/s\n", "user.yml:1: root: cannot expand '~'"),
+        ({}, {"CONDA_PIXI_BACKENDS_CHANNELS": "[]"}, "", "CHANNELS: channels: an empty list"),
+        ({}, {"CONDA_PIXI_BACKENDS_CHANNELS": ","}, "", "CHANNELS: channels: an empty list"),
+        ({}, {}, "channels: []\n", "user.yml:1: channels: an empty list"),
+        ({}, {"CONDA_PIXI_BACKENDS_CHANNELS": "a b"}, "", "CHANNELS: channels: 'a b' is neither"),
+        ({}, {}, "channels: ['http://[::1']\n", "user.yml:1: channels: 'http://[::1' is not a valid URL"),
+        ({}, {}, "channels: [a, '~nosuchuser/c']\n", "user.yml:1: channels: '~nosuchuser/c': cannot"),
+        ({}, {"CONDA_PIXI_BACKENDS_CHANNELS": "[" * 5000}, "", "CHANNELS: channels: not valid JSON"),
+        ({}, {"CONDA_PIXI_BACKENDS_MIRRORS": "{" * 5000}, "", "MIRRORS: mirrors: not valid JSON"),
+    ],
+)  # fmt: skip
+def test_bad_values_name_their_source(
+    tmp_path: Path, flags: dict, env: dict, text: str, needle: str
+) -> None:
+    with pytest.raises(UserInputError) as info:
+        load(flags, environ={**only_user(tmp_path, text), **env})
+    assert needle in str(info.value)
+
+
+def test_user_config_variable_with_unknown_user(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match=f"^{USER_CONFIG_VAR}: cannot expand '~'"):
+        load(environ={SYSTEM_CONFIG_VAR: "", USER_CONFIG_VAR: "~nosuchuser/x.yml"})
+
+
+@pytest.mark.parametrize(
+    ("admin", "user", "env", "needle"),
+    [
+        ("platform: amiga\n", "", {"CONDA_PIXI_BACKENDS_PLATFORM": "linux-64"}, "admin.yml:1: platform"),
+        ("", "offline: [x]\n", {"CONDA_PIXI_BACKENDS_OFFLINE": "1"}, "user.yml:1: offline"),
+        ("root: /a,b\n", "root: /mine\n", {}, "admin.yml:1: root"),
+        ("channels: []\n", "channels: [https://a.example/c]\n", {}, "admin.yml:1: channels"),
+    ],
+)  # fmt: skip
+def test_a_broken_layer_is_reported_when_overridden(
+    tmp_path: Path, admin: str, user: str, env: dict, needle: str
+) -> None:
+    """Each file's values are checked on their own: a broken admin or user file is found now,
+    not when someone unsets the variable that hides it."""
+    write(tmp_path / "admin.yml", admin)
+    write(tmp_path / "user.yml", user)
+    files = {SYSTEM_CONFIG_VAR: str(tmp_path / "admin.yml"), USER_CONFIG_VAR: str(tmp_path / "user.yml")}  # fmt: skip
+    with pytest.raises(UserInputError) as info:
+        load(environ={**files, **env})
+    assert str(info.value).startswith(str(tmp_path)) and needle in str(info.value)

@@ -398,8 +398,6 @@ def test_run_what_is_not_installed(cli: Run, tmp_path: Path) -> None:
 def test_gc_sweeps_retired_prefixes_after_their_grace_period(cli: Run, root: Path) -> None:
     from conda_pixi_backends.store import Store
 
-    if not hasattr(Store, "sweep_retired"):
-        pytest.skip("this store has no retired prefixes (no `update`)")
     installed(cli, BACKEND)
     old, fresh = root / "envs" / f"{CMAKE}-0123456789ab", root / "envs" / f"{CMAKE}-ba9876543210"
     for prefix in (old, fresh):
@@ -416,6 +414,102 @@ def test_gc_sweeps_retired_prefixes_after_their_grace_period(cli: Run, root: Pat
     assert [(r["kind"], r["status"]) for r in result["removed"]] == [("retired", "removed")]
     assert result["bytes_freed"] == dry["bytes_freed"] >= 1000
     assert not old.exists() and fresh.exists(), "a launcher may still run from the fresh one"
+
+
+def age(path: Path, days: float) -> None:
+    then = os.stat(path).st_mtime - days * 86400
+    os.utime(path, (then, then))
+
+
+def test_gc_rewrites_the_launchers_before_it_sweeps(cli: Run, root: Path) -> None:
+    """A reinstall that died after its metadata switch, before its launcher rewrite, leaves the
+    launcher naming the retired prefix: gc rewrites it from the metadata, then sweeps."""
+    from conda_pixi_backends import exposure
+    from conda_pixi_backends.store import Store
+
+    first = installed(cli, CMAKE)[CMAKE]
+    store = Store(root)
+    before = store.record(f"{CMAKE}-{first['key']}")
+    assert before is not None
+    forced = installed(cli, CMAKE, "--force")[CMAKE]
+    old = Path(first["prefix"])
+    assert forced["prefix"] != str(old) and store.retired_marker(old).exists()
+    launcher = root / "bin" / CMAKE
+    launcher.write_text(exposure.launcher_text(before))  # as the dead reinstall left it
+    age(store.retired_marker(old), 2)
+
+    result = as_json(cli("gc", "--json"))
+    assert [(r["kind"], r["path"]) for r in result["removed"]] == [("retired", str(old))]
+    assert not old.exists() and not store.retired_marker(old).exists()
+    assert forced["prefix"] in launcher.read_text()
+    assert negotiate(launcher)["result"]["capabilities"]["providesCondaOutputs"] is True
+
+
+def test_gc_removes_an_orphaned_prefix(cli: Run, root: Path) -> None:
+    """A prefix named like an environment whose metadata names another one, and not retired (a
+    reinstall killed at its switch before reinstalls retired first): gc removes it unless an
+    install holds the environment's lock; `list`, the metadata and the launcher stay right."""
+    from conda_pixi_backends.store import Store
+
+    first = installed(cli, CMAKE)[CMAKE]
+    forced = installed(cli, CMAKE, "--force")[CMAKE]
+    store = Store(root)
+    orphan, env = Path(first["prefix"]), f"{CMAKE}-{first['key']}"
+    assert orphan.name == env and forced["prefix"] != str(orphan)
+    store.retired_marker(orphan).unlink()
+    assert store.orphans() == [orphan]
+    assert store.scan()[1] == [], "an orphan is no incomplete environment"
+
+    with store.lock(env):  # an install at work on this environment
+        busy = as_json(cli("gc", "--json"))
+    assert {"env": env, "reason": "being installed (its lock is held)"} in busy["skipped"]
+    assert orphan.is_dir()
+    dry = as_json(cli("gc", "--dry-run", "--json"))
+    wanted = [("orphaned", "would-remove", str(orphan))]
+    assert [(r["kind"], r["status"], r["path"]) for r in dry["removed"]] == wanted
+    assert orphan.is_dir()
+    result = as_json(cli("gc", "--json"))
+    assert [(r["kind"], r["status"], r["path"]) for r in result["removed"]] == [
+        ("orphaned", "removed", str(orphan))
+    ]
+    assert result["bytes_freed"] > 0 and not orphan.exists()
+    record = store.record(env)
+    assert record is not None and record.prefix == forced["prefix"]
+    assert store.orphans() == []
+    assert negotiate(root / "bin" / CMAKE)["result"]["capabilities"]["providesCondaOutputs"]
+    assert [e["env"] for e in as_json(cli("list", "--json"))["environments"]] == [env]
+
+
+# --- specs only py-rattler's full parse rejects -----------------------------------------------
+
+
+def test_a_bad_spec_is_named_with_its_role_and_origin(
+    cli: Run, root: Path, tmp_path: Path, channel: Path
+) -> None:
+    """The light spec check lets `foo >>>1` through; before solving, each spec is parsed with
+    py-rattler, and the one that fails is named: the backend's, an additional dependency (and
+    its manifest), a constraint (and its setting). Exit 2, one line, nothing written."""
+    manifest = tmp_path / "m" / "pixi.toml"
+    manifest.parent.mkdir()
+    manifest.write_text(
+        '[package]\nname = "p"\nversion = "0.1.0"\n\n[package.build]\n'
+        f'backend = {{ name = "{CMAKE}" }}\nchannels = [{json.dumps(channel.as_uri())}]\n'
+        "[package.build.additional-dependencies]\nfoo = '>>>1'\n"
+    )
+    constraint = {"CONDA_PIXI_BACKENDS_CONSTRAINTS": "bar >>>2"}
+    cases = [
+        (("-m", str(manifest)), {}, ("foo >>>1: invalid additional dependency of", str(manifest))),
+        ((f"{BACKEND} >>>3",), {}, (f"{BACKEND} >>>3", "invalid spec", "command line")),
+        ((BACKEND,), constraint, ("bar >>>2", "invalid constraint", "'constraints'")),
+    ]
+    for argv, extra, names in cases:
+        for command in ("install", "lock") if "-m" in argv else ("install",):  # lock: manifests
+            proc = cli(command, *argv, extra_env=extra)
+            assert proc.returncode == 2, (command, argv, proc.stderr)
+            assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+            for name in names:
+                assert name in proc.stderr, (name, proc.stderr)
+    assert not (root / "envs").exists() or not any((root / "envs").iterdir())
 
 
 def test_gc_of_a_missing_store_creates_nothing(cli: Run, root: Path) -> None:

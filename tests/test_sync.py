@@ -51,7 +51,7 @@ def test_backends_by_platform(cli: Run, config: Path) -> None:
 
 
 def test_bad_backend_spec_names_the_file(cli: Run, config: Path, root: Path) -> None:
-    config.write_text("channels: []\nbackends:\n  - '!bad'\n")
+    config.write_text("# a comment\nbackends:\n  - '!bad'\n")
     proc = cli("sync")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert f"{config}:2" in proc.stderr and "backends" in proc.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -143,7 +144,30 @@ def test_force_reinstall_keeps_the_old_prefix_for_running_launchers(
     assert forced["status"] == "installed" and forced["key"] == first["key"]
     assert forced["prefix"] != first["prefix"]
     assert (Path(first["prefix"]) / "conda-meta").is_dir()
+    assert Path(f"{first['prefix']}.retired").is_file(), "retired, for gc after its grace period"
     assert launcher_version(root, CMAKE).returncode == 0
+
+
+def test_gc_sweeps_what_an_update_retired(cli: Run, own_channel: Path, root: Path) -> None:
+    """gc, like update, removes a prefix an update replaced once its grace period is over."""
+    channels = {"CONDA_PIXI_BACKENDS_CHANNELS": own_channel.as_uri()}
+    as_json(cli("install", CMAKE, "--json", extra_env=channels))
+    publish(own_channel, CMAKE, "0.2.0")
+    row = by_name(as_json(cli("update", "--json", extra_env=channels)))[CMAKE]
+    old, new = Path(row["previous_prefix"]), Path(row["prefix"])
+    marker = Path(f"{old}.retired")
+    assert marker.is_file() and (old / "conda-meta").is_dir()
+    early = as_json(cli("gc", "--json"))["removed"]
+    assert [r for r in early if r["kind"] != "package"] == [], "within its grace period"
+    assert (old / "conda-meta").is_dir(), "a retired prefix keeps its files, cache or not"
+    then = marker.stat().st_mtime - 2 * 86400
+    os.utime(marker, (then, then))
+    removed = as_json(cli("gc", "--json"))["removed"]
+    assert [(r["kind"], r["path"]) for r in removed if r["kind"] != "package"] == [
+        ("retired", str(old))
+    ]
+    assert not old.exists() and not marker.exists() and (new / "conda-meta").is_dir()
+    assert launcher_version(root, CMAKE).stdout.strip() == f"{CMAKE} 0.2.0"
 
 
 def test_update_errors(cli: Run, channel: Path, root: Path) -> None:

@@ -3,7 +3,10 @@
 An environment is kept when it is exposed, when a manifest recorded in its metadata still exists
 and still asks for its request (read again with today's settings), when the settings'
 `backends` ask for it, or when it was used within `--older-than` days. Incomplete folders go
-unless an install holds their lock; prefixes an `update` retired go after its grace period.
+unless an install holds their lock; so do orphaned prefixes (named like an environment whose
+metadata now names another prefix, left by a reinstall that died at its switch). Prefixes a
+reinstall or `update` retired go after their grace period, once the launchers are rewritten
+from the metadata (so that none names them).
 Package-cache entries go when no remaining environment's metadata names them, under
 py-rattler's own cache lock so that no install is using the cache.
 """
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
+BUSY = "being installed (its lock is held)"
 #: How long gc waits for py-rattler's package-cache lock before leaving the cache alone.
 CACHE_LOCK_WAIT = 10.0
 _ARCHIVE = re.compile(r"(.+)\.(conda|tar\.bz2)")
@@ -136,11 +140,9 @@ def used_since(record: EnvRecord, cutoff: datetime) -> bool:
 
 
 def retired_grace() -> float:
-    """How long `update` keeps a replaced prefix for launchers still running from it."""
-    try:
-        from conda_pixi_backends.commands.update import GRACE_PERIOD
-    except ImportError:  # pragma: no cover - update and gc land separately
-        return 24 * 3600.0
+    """How long a replaced prefix is kept for launchers still running from it."""
+    from conda_pixi_backends.commands.update import GRACE_PERIOD
+
     return GRACE_PERIOD
 
 
@@ -158,6 +160,23 @@ def retired_prefixes(store: Store, grace: float) -> list[Path]:
         if age >= grace and prefix not in live:
             found.append(prefix)
     return found
+
+
+def _free(store: Store, prefix: Path, dry_run: bool) -> bool:
+    """No install holds the lock of the environment `prefix` belongs to. A dry run writes
+    nothing, not even a lock file: no lock file, no install holding it."""
+    from filelock import Timeout
+
+    from conda_pixi_backends.commands.remove import lock_name
+
+    name = lock_name(prefix.name)
+    if dry_run and not (store.locks / f"{name}.lock").exists():
+        return True
+    try:
+        with store.lock(name, timeout=0):
+            return True
+    except (Timeout, OSError):
+        return False
 
 
 def package_key(entry: str) -> str:
@@ -243,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
             with store.lock(lock, timeout=0):
                 stale.append(remove.Target(env, store.envs / env))
         except Timeout:
-            skipped.append({"env": env, "reason": "being installed (its lock is held)"})
+            skipped.append({"env": env, "reason": BUSY})
         except OSError as exc:
             raise OperationError(f"cannot lock {env} in {store.root}: {exc.strerror}") from None
 
@@ -272,19 +291,49 @@ def run(args: argparse.Namespace) -> int:
         for t in gone
     ]
 
-    # Prefixes an `update` replaced, once their grace period for running launchers is over.
+    # Prefixes a reinstall or `update` replaced, once their grace period for running launchers
+    # is over, and orphaned ones no install is working on. Under the `exposure` lock, after the
+    # launchers are rewritten from the metadata (healing a switch that died before its rewrite),
+    # so that no launcher names what goes.
     retired: list[Path] = []
+    orphans: list[Path] = []
     freed_retired = 0
-    if hasattr(store, "sweep_retired") and store.envs.is_dir():
+    if store.envs.is_dir():
         grace = retired_grace()
         if args.dry_run:
             retired = retired_prefixes(store, grace)
+            for prefix in store.orphans():
+                if _free(store, prefix, dry_run=True):
+                    orphans.append(prefix)
+                else:
+                    skipped.append({"env": prefix.name, "reason": BUSY})
         else:
-            with store.lock("exposure"):
-                freed_retired = freed_bytes(retired_prefixes(store, grace))
-                retired = store.sweep_retired(grace)
+            try:
+                with store.lock("exposure"):
+                    from conda_pixi_backends import exposure
+
+                    if store.bin.is_dir():
+                        exposure.refresh(store, store.exposed())
+                    freed_retired = freed_bytes(retired_prefixes(store, grace))
+                    retired = store.sweep_retired(grace)
+                    for prefix in store.orphans():
+                        try:
+                            with store.lock(remove.lock_name(prefix.name), timeout=0):
+                                if prefix in store.orphans():  # still: no install claimed it
+                                    freed_retired += freed_bytes([prefix])
+                                    shutil.rmtree(prefix)
+                                    orphans.append(prefix)
+                        except Timeout:
+                            skipped.append({"env": prefix.name, "reason": BUSY})
+            except OSError as exc:
+                raise OperationError(
+                    f"cannot clean {exc.filename or store.envs}: {exc.strerror or exc}"
+                ) from None
         removed += [
             {"kind": "retired", "status": status, "env": p.name, "path": str(p)} for p in retired
+        ]
+        removed += [
+            {"kind": "orphaned", "status": status, "env": p.name, "path": str(p)} for p in orphans
         ]
 
     # The package cache, under py-rattler's own lock: entries that no environment left uses.
@@ -317,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
             folder = next((p for p in group if not p.name.endswith(".lock")), group[0])
             removed.append({"kind": "package", "status": status, "name": name, "path": str(folder)})
     if args.dry_run:  # one count, so files linked from both an environment and the cache count
-        freed = freed_bytes([*(t.path for t in gone), *retired, *cache_paths])
+        freed = freed_bytes([*(t.path for t in gone), *retired, *orphans, *cache_paths])
     else:
         freed = freed_envs + freed_retired + freed_cache
 
