@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from conda_pixi_backends import shells
-from conda_pixi_backends.store import EnvRecord, Store, atomic_write
+from conda_pixi_backends.store import EnvRecord, Store, atomic_write, metadata_of, read_record
 
 
 def launcher_path(store: Store, name: str) -> Path:
@@ -35,10 +35,15 @@ def activation_text(store: Store, shell: str, exposed: dict[str, EnvRecord]) -> 
 
 
 def live_exposure(store: Store, exposed: dict[str, str]) -> dict[str, EnvRecord]:
-    """The exposed backends whose environments are complete; the rest are dropped."""
+    """The exposed backends whose environments are complete; the rest are dropped.
+
+    A value is an environment of this store, or the metadata path of one in a read-only
+    shared store that this (the user's) store exposes too.
+    """
     live = {}
-    for name, env_name in exposed.items():
-        record = store.record(env_name)
+    for name, where in exposed.items():
+        path = Path(where)
+        record = read_record(path) if path.is_absolute() else store.record(where)
         if record is not None and record.executable:
             live[name] = record
     return live
@@ -46,9 +51,14 @@ def live_exposure(store: Store, exposed: dict[str, str]) -> dict[str, EnvRecord]
 
 def expose(store: Store, records: list[EnvRecord]) -> None:
     """Make these environments the ones serving their backend names, and rewrite the scripts."""
+
+    def where(record: EnvRecord) -> str:
+        own = Path(record.prefix).parent == store.envs
+        return record.env_name if own else str(metadata_of(record))
+
     with store.lock("exposure"):
         exposed = store.exposed()
-        exposed.update({r.name: r.env_name for r in records if r.executable})
+        exposed.update({r.name: where(r) for r in records if r.executable})
         refresh(store, exposed)
 
 
@@ -66,7 +76,7 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
             path.unlink(missing_ok=True)
     for shell, filename in shells.SHELLS.items():
         atomic_write(store.activate / filename, activation_text(store, shell, live))
-    mapping = {name: record.env_name for name, record in sorted(live.items())}
+    mapping = {name: exposed[name] for name in sorted(live)}
     atomic_write(store.exposed_file, json.dumps(mapping, indent=2) + "\n")
 
 

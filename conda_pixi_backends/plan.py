@@ -138,22 +138,43 @@ def own_launcher(store: Store, override: Override) -> bool:
     return override.path is not None and Path(override.path).parent == store.bin
 
 
+def stores_for(settings: Settings) -> tuple[Store, Store | None]:
+    """The store to work in, and the read-only shared store to reuse environments from.
+
+    An admin's shared `root` may be read-only for users: then what it holds is used from
+    there, and what it lacks goes to the user's own `user_root`.
+    """
+    shared = Store(settings.root)
+    existing = (shared.root / "store.json").is_file()  # else: create it, or say why not
+    if settings.user_root != settings.root and existing and not shared.writable():
+        return Store(settings.user_root), shared
+    return shared, None
+
+
 def make_plan(
     store: Store,
     requests: Sequence[Request],
     overrides: Overrides,
     force: bool = False,
     locked: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    shared: Store | None = None,
 ) -> list[Entry]:
     """With `locked` (environment name -> locked package rows), an installed environment that
-    holds other packages than its lock is to be installed again."""
+    holds other packages than its lock is to be installed again. With a read-only `shared`
+    store, what it holds is reused (unless forced) before looking in `store`."""
     plan = []
     for request in requests:
         override = overrides.get(request.name)
-        if override is not None and not own_launcher(store, override):
+        if override is not None and not any(
+            own_launcher(s, override) for s in (store, shared) if s is not None
+        ):
             plan.append(Entry(request, OVERRIDDEN, override=override))
             continue
-        record = None if force else store.record(request.env_name)
+        record = None
+        if not force and shared is not None:
+            record = shared.record(request.env_name)
+        if record is None and not force:
+            record = store.record(request.env_name)
         if (
             record
             and locked is not None
@@ -173,6 +194,7 @@ def provision(
     progress: bool = False,
     fetch: Fetch | None = None,
     lock_file: Path | None = None,
+    shared: Store | None = None,
 ) -> list[Entry]:
     """Plan, install what is missing, note what is reused, and expose the result.
 
@@ -189,7 +211,7 @@ def provision(
         records, rows = installer.locked_records(lock_file, wanted)
         locked = {r.env_name: recs for r, recs in zip(wanted, records, strict=True)}
         locked_rows = {r.env_name: row for r, row in zip(wanted, rows, strict=True)}
-    entries = make_plan(store, requests, overrides, force=force, locked=locked_rows)
+    entries = make_plan(store, requests, overrides, force=force, locked=locked_rows, shared=shared)
     if dry_run:
         return entries
     store.ensure()
@@ -210,7 +232,8 @@ def provision(
             if outcome.replaced is not None:
                 replaced.append(outcome.replaced)
     for entry in entries:
-        if entry.status == ALREADY and entry.record is not None:
+        ours = entry.record is not None and Path(entry.record.prefix).parent == store.envs
+        if entry.status == ALREADY and entry.record is not None and ours:
             entry.record = store.touch(entry.record, manifest_sources(entry.request.sources))
     from conda_pixi_backends import exposure
 

@@ -425,7 +425,9 @@ def read_config_file(path: Path, admin: bool) -> ConfigFile:
         raise UserInputError(f"{where}: invalid YAML: {problem}") from None
     except RecursionError:
         raise UserInputError(f"{path}: invalid YAML: nested too deeply") from None
-    except (ValueError, TypeError) as exc:  # ruamel's constructors, e.g. `!!float x`
+    except UserInputError:
+        raise
+    except Exception as exc:  # ruamel's constructors: `!!float x`, `<<: !!set {}`, ...
         problem = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise UserInputError(f"{path}: invalid YAML: {problem}") from None
 

@@ -112,6 +112,22 @@ class EnvRecord:
         return cls(**data)
 
 
+def read_record(path: Path) -> EnvRecord | None:
+    """The metadata at `path` if it describes a complete environment, else None."""
+    try:
+        record = EnvRecord.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not Path(record.prefix, "conda-meta").is_dir():
+        return None
+    return record
+
+
+def metadata_of(record: EnvRecord) -> Path:
+    """Where `record` is kept: beside its prefix, in its own store's envs/."""
+    return Path(record.prefix).parent / f"{record.env_name}.json"
+
+
 class Store:
     """Paths, locks and metadata of one store root."""
 
@@ -165,13 +181,15 @@ class Store:
 
     def record(self, env_name: str) -> EnvRecord | None:
         """The metadata of a complete environment, or None (absent, unreadable or incomplete)."""
-        try:
-            record = EnvRecord.from_json(self.metadata_path(env_name).read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
-        if not Path(record.prefix, "conda-meta").is_dir():
-            return None
-        return record
+        return read_record(self.metadata_path(env_name))
+
+    def writable(self) -> bool:
+        """Whether this user can install here: a shared store an admin owns may be read-only."""
+        place = self.root
+        while not place.exists() and place.parent != place:
+            place = place.parent
+        folders = [place] if place != self.root else [self.root, self.envs, self.bin, self.locks]
+        return all(os.access(f, os.W_OK | os.X_OK) for f in folders if f.exists())
 
     def scan(self) -> tuple[dict[str, EnvRecord], list[str]]:
         """Complete environments by metadata name, and the names of incomplete ones: folders in

@@ -47,6 +47,7 @@ def env(tmp_path: Path, root: Path, channel: Path) -> dict[str, str]:
     }
     clean.update(
         CONDA_PIXI_BACKENDS_ROOT=str(root),
+        CONDA_PIXI_BACKENDS_USER_ROOT=str(tmp_path / "user-store"),
         CONDA_PIXI_BACKENDS_CHANNELS=channel.as_uri(),
         CONDA_PIXI_BACKENDS_SYSTEM_CONFIG="",
         CONDA_PIXI_BACKENDS_CONFIG=str(tmp_path / "no-user-config.yml"),

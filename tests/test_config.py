@@ -304,7 +304,7 @@ def test_condarc_between_user_file_and_variables(
     assert settings["constraints"]["value"] == ["a >=1,<2", "b"]
     assert settings["constraints"]["source"] == "CONDA_PLUGINS_PIXI_BACKENDS_CONSTRAINTS"
     # conda's own defaults for our parameters never count.
-    assert settings["mirrors"]["kind"] == settings["user_root"]["kind"] == "default"
+    assert settings["mirrors"]["kind"] == settings["channel_alias"]["kind"] == "default"
     flagged = as_json(conda("config", "show", "--json", "--root", "/flag", env=env, cwd=tmp_path))
     assert flagged["root"] == "/flag"
     # conda itself knows the keys (`conda config --show` validates them).

@@ -29,9 +29,10 @@ def settings(args: argparse.Namespace, **flags: Any) -> Settings:
 
 
 def store(args: argparse.Namespace) -> Store:
-    from conda_pixi_backends.store import Store
 
-    return Store(settings(args).root)
+    from conda_pixi_backends.plan import stores_for
+
+    return stores_for(settings(args))[0]
 
 
 def declarations(specs: list[str], manifests: list[Path]) -> list[Declaration]:

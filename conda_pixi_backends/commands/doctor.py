@@ -102,7 +102,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
     if not (args.timeout > 0 and math.isfinite(args.timeout)):
         raise UserInputError(
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     findings = collect(cfg, args.manifest, args.timeout, prefix=prefix)
     fixed: list[str] = []
     if args.fix:
-        fixed = repair(Store(cfg.root), findings, prefix)
+        fixed = repair(stores_for(cfg)[0], findings, prefix)
         if fixed:
             findings = collect(cfg, args.manifest, args.timeout, prefix=prefix)
     failed = any(f.status == FAIL for f in findings)
@@ -143,10 +143,10 @@ def collect(
     """Every check, in report order: the general ones, then one group per backend."""
     from conda_pixi_backends import plan
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
     env = dict(os.environ if environ is None else environ)
-    store = Store(cfg.root)
+    store = stores_for(cfg)[0]
     exposed = store.exposed()
     findings = [_store_finding(store, exposed)]
     declarations, found = _declarations(manifests, cwd or Path.cwd())
@@ -651,7 +651,7 @@ def conda_health_check(prefix: str, verbose: bool) -> None:
 def conda_health_fix(prefix: str, args: argparse.Namespace, confirm: Callable[[str], Any]) -> int:
     """`conda doctor --fix pixi-backends`: what `doctor --fix` does, after confirmation."""
     from conda_pixi_backends.errors import CPBError
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
     try:
         cfg = common.settings(argparse.Namespace())
@@ -667,7 +667,7 @@ def conda_health_fix(prefix: str, args: argparse.Namespace, confirm: Callable[[s
         for f in fixable:
             print(f"{f.backend + ': ' if f.backend else ''}{f.check}: {f.detail}")
         confirm("Rewrite the store's launchers and activation scripts (and this environment's)?")
-        for line in repair(Store(cfg.root), findings, Path(prefix)):
+        for line in repair(stores_for(cfg)[0], findings, Path(prefix)):
             print(line)
     except CPBError as exc:
         print(f"Pixi build backends: {exc}")

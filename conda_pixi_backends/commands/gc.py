@@ -234,9 +234,9 @@ def run(args: argparse.Namespace) -> int:
     if args.older_than < 0:
         raise UserInputError(f"--older-than: {args.older_than:g} is negative; give days, e.g. 30")
     settings = common.settings(args)
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
-    store = Store(settings.root)
+    store = stores_for(settings)[0]
     keepers = Keepers(settings)
     cutoff = datetime.now(timezone.utc) - timedelta(days=args.older_than)
     complete, incomplete = store.scan() if store.envs.is_dir() else ({}, [])

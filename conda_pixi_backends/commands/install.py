@@ -81,13 +81,12 @@ def add_request_flags(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import overrides, plan
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.store import Store
 
     if args.override_channels and not args.channel:
         raise UserInputError("--override-channels needs at least one --channel")
     found = overrides.from_environ()
     cfg = common.settings(args, offline=args.offline)
-    store = Store(cfg.root)
+    store, shared = plan.stores_for(cfg)
     declarations = common.declarations(args.specs, args.manifest)
     requests = plan.requests_for(declarations, cfg, args.channel, args.override_channels)
     progress = sys.stderr.isatty() and not args.json
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
     entries = plan.provision(
         store, requests, found, args.force, args.dry_run, progress,
-        plan.Fetch.from_settings(cfg), lock_file,
+        plan.Fetch.from_settings(cfg), lock_file, shared,
     )  # fmt: skip
     report(store, entries, args.json)
     return 0

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import manifests, plan
     from conda_pixi_backends import settings as layered
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
     loaded = layered.load({"root": args.root, "offline": args.offline})
     cfg = loaded.settings
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     from conda_pixi_backends import installer
 
-    store = Store(cfg.root)
+    store = stores_for(cfg)[0]
     solved = installer.solve(store, requests, plan.Fetch.from_settings(cfg)) if requests else []
     installer.write_lock(path, platforms, requests, solved)
     rows = []

@@ -61,11 +61,10 @@ def unwanted(store: Store, requests: list[Request], platform: str) -> list[EnvRe
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import manifests, overrides, plan
     from conda_pixi_backends import settings as layered
-    from conda_pixi_backends.store import Store
 
     loaded = layered.load({"root": args.root, "platform": args.platform, "offline": args.offline})
     cfg = loaded.settings
-    store = Store(cfg.root)
+    store, shared = plan.stores_for(cfg)
     declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
     if args.manifest:
         declarations += manifests.read_declarations(args.manifest)
@@ -75,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     progress = sys.stderr.isatty() and not args.json
     entries = plan.provision(
         store, requests, overrides.from_environ(), dry_run=args.dry_run, progress=progress,
-        fetch=plan.Fetch.from_settings(cfg), lock_file=lock_file,
+        fetch=plan.Fetch.from_settings(cfg), lock_file=lock_file, shared=shared,
     )  # fmt: skip
 
     pruned: list[dict[str, Any]] = []

@@ -72,12 +72,12 @@ def changes(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[s
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import plan
     from conda_pixi_backends.errors import OperationError, UserInputError
-    from conda_pixi_backends.store import Store
+    from conda_pixi_backends.plan import stores_for
 
     if args.grace_period < 0:
         raise UserInputError(f"--grace-period: {args.grace_period:g} is negative")
     cfg = common.settings(args, offline=args.offline)
-    store = Store(cfg.root)
+    store = stores_for(cfg)[0]
     records = store.records()
     if args.names:
         unknown = sorted(set(args.names) - {r.name for r in records})
