@@ -80,10 +80,10 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "activation scripts. Exit 1 when a check fails."
         ),
     )
-    parser.add_argument(
-        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
-        help="a pixi.toml, pyproject.toml or folder (repeatable; default: found from here upward)",
-    )  # fmt: skip
+    common.add_manifest_flag(
+        parser,
+        "a pixi.toml, pyproject.toml or folder (repeatable; default: found from here upward)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
         help=f"seconds a backend has to answer (default: {DEFAULT_TIMEOUT:g})",

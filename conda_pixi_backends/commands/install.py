@@ -62,10 +62,7 @@ def add_offline_flag(parser: argparse.ArgumentParser) -> None:
 
 def add_request_flags(parser: argparse.ArgumentParser) -> None:
     """The flags that shape requests: manifests, channels, platform."""
-    parser.add_argument(
-        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
-        help="a pixi.toml, pyproject.toml or folder (repeatable)",
-    )  # fmt: skip
+    common.add_manifest_flag(parser)
     parser.add_argument(
         "-c", "--channel", action="append", default=[], metavar="URL",
         help="a channel to search first (repeatable)",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conda_pixi_backends.commands import install
+from conda_pixi_backends.commands import common, install
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -28,10 +28,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "packages in rattler's lock-file format, for `install --locked`."
         ),
     )
-    parser.add_argument(
-        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
-        help="a pixi.toml, pyproject.toml or folder (repeatable)",
-    )  # fmt: skip
+    common.add_manifest_flag(parser)
     parser.add_argument(
         "--platform", action="append", default=[], metavar="P", dest="platforms",
         help="a platform to lock for (repeatable; default: setting 'platform')",

@@ -29,34 +29,10 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def executable(args: argparse.Namespace) -> str:
-    """The override's executable, else the launcher; OperationError when there is neither."""
-    from conda_pixi_backends import exposure, overrides, plan
-    from conda_pixi_backends.errors import OperationError
-
-    store = common.store(args)
-    override = overrides.from_environ().get(args.name)
-    if override is not None and not plan.own_launcher(store, override):
-        resolved = override.resolve()
-        if resolved is None:
-            raise OperationError(
-                f"{args.name}: {override.variable} sends it to PATH, and PATH has no {args.name}"
-            )
-        return resolved
-    record = exposure.live_exposure(store, store.exposed()).get(args.name)
-    launcher = exposure.launcher_path(store, args.name)
-    if record is None or not launcher.is_file():
-        raise OperationError(
-            f"{args.name}: not installed in {store.root} and not overridden; "
-            f"install it with: conda pixi-backend install {args.name}"
-        )
-    return str(launcher)
-
-
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.errors import OperationError
 
-    path = executable(args)
+    path = common.executable(common.store(args), args.name)
     argv = list(args.args)
     if argv[:1] == ["--"]:
         argv = argv[1:]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conda_pixi_backends.commands import install
+from conda_pixi_backends.commands import common, install
 
 if TYPE_CHECKING:
     from conda_pixi_backends.model import Request
@@ -31,10 +31,9 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "platform's environments that neither asks for."
         ),
     )
-    parser.add_argument(
-        "-m", "--manifest", action="append", default=[], type=Path, metavar="PATH",
-        help="a pixi.toml, pyproject.toml or folder whose backends to add (repeatable)",
-    )  # fmt: skip
+    common.add_manifest_flag(
+        parser, "a pixi.toml, pyproject.toml or folder whose backends to add (repeatable)"
+    )
     parser.add_argument(
         "--platform", metavar="P", help="the platform to sync (default: setting 'platform')"
     )

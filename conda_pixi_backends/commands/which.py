@@ -20,25 +20,5 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import exposure, overrides, plan
-    from conda_pixi_backends.errors import OperationError
-
-    store = common.store(args)
-    override = overrides.from_environ().get(args.name)
-    if override is not None and not plan.own_launcher(store, override):
-        resolved = override.resolve()
-        if resolved is None:
-            raise OperationError(
-                f"{args.name}: {override.variable} sends it to PATH, and PATH has no {args.name}"
-            )
-        print(resolved)
-        return 0
-    record = exposure.live_exposure(store, store.exposed()).get(args.name)
-    launcher = exposure.launcher_path(store, args.name)
-    if record is None or not launcher.is_file():
-        raise OperationError(
-            f"{args.name}: not installed in {store.root} and not overridden; "
-            f"run: conda pixi-backend install {args.name}"
-        )
-    print(launcher)
+    print(common.executable(common.store(args), args.name))
     return 0
