@@ -218,7 +218,8 @@ def _step(title: str, argv: Sequence[str], env: Mapping[str, str], **kwargs: obj
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The quick start: channel, workspace, install, which, shell hook, a JSON-RPC answer."""
+    """The quick start: channel, workspace, install, which, shell hook, a JSON-RPC answer,
+    list and doctor."""
     from conda_pixi_backends.settings import current_platform
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -257,7 +258,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["bash", "--noprofile", "--norc", "-c", script, "bash", *cli],
         env,
     )
-    print("\nThe backend answered through its launcher: the demo works.")
+    _step("conda-pixi-backend list", [*cli, "list"], env)
+    _step(
+        'eval "$(conda-pixi-backend shell-hook)"; conda-pixi-backend doctor',
+        ["bash", "--noprofile", "--norc", "-c", 'eval "$("$@" shell-hook --shell bash)" && "$@" doctor',
+         "bash", *cli],
+        env,
+        cwd=workspace,
+    )  # fmt: skip
+    print(
+        "\nThe backend answered through its launcher, and doctor found it healthy: the demo works."
+    )
     return 0
 
 

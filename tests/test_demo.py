@@ -1,0 +1,23 @@
+"""The README's quick start: the demo runs the whole flow offline and says it worked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import BACKEND
+
+
+def test_quick_start_demo(env: dict[str, str], tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends.demo", str(tmp_path / "demo")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert out.count("installed") >= 2 and "already installed" in out
+    assert f"{tmp_path / 'demo' / 'store' / 'bin' / BACKEND}\n" in out, "which"
+    assert '"result":{"capabilities":{"providesCondaOutputs": true' in out, "JSON-RPC answer"
+    assert "0 failed, 0 warning(s)" in out, "doctor"
+    assert out.rstrip().endswith("the demo works.")
