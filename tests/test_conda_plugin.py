@@ -49,6 +49,11 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     conda_alone = imported_by("import conda.plugins.types")
     with_plugin = imported_by("import conda.plugins.types, conda_pixi_backends.plugin")
     assert (with_plugin - conda_alone).isdisjoint(HEAVY), with_plugin - conda_alone
+    # conda also calls our conda_settings hook on every command, to learn the condarc keys.
+    with_settings = imported_by(
+        "import conda.plugins.types; from conda_pixi_backends import plugin; list(plugin.conda_settings())"
+    )
+    assert (with_settings - conda_alone).isdisjoint(HEAVY), with_settings - conda_alone
 
 
 def conda(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
