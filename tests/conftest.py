@@ -14,6 +14,8 @@ import pytest
 from conda_pixi_backends import demo
 
 BACKEND = "pixi-build-demo-python"
+#: The CLI as a real process.
+CLI = [sys.executable, "-m", "conda_pixi_backends"]
 NEGOTIATE = (
     '{"jsonrpc":"2.0","id":7,"method":"negotiateCapabilities","params":{"capabilities":{}}}\n'
 )
@@ -65,7 +67,7 @@ def cli(env: dict[str, str], tmp_path: Path) -> Run:
     def run(*args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None,
             input: str | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
         return subprocess.run(
-            [sys.executable, "-m", "conda_pixi_backends", *args],
+            [*CLI, *args],
             env={**env, **(extra_env or {})},
             cwd=cwd or tmp_path,
             capture_output=True,

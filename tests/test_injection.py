@@ -14,11 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, NEGOTIATE, snapshot
+from conftest import BACKEND, CLI, NEGOTIATE, snapshot
 
 from conda_pixi_backends import shells
 
-CLI = [sys.executable, "-m", "conda_pixi_backends"]
 SENTINEL = "PWNED"
 #: One folder name holding what shells, URLs and cmd.exe treat specially (no '/', and none of
 #: the ',', '=', ':' that a store path cannot hold).

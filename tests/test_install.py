@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from conftest import BACKEND, Run, as_json, by_name, negotiate
+from conftest import BACKEND, CLI, Run, as_json, by_name, negotiate
 
 CMAKE = "pixi-build-demo-cmake"
 
@@ -142,9 +141,7 @@ def test_concurrent_installs_of_one_request(
     cli: Run, channel: Path, env: dict, root: Path, tmp_path: Path
 ) -> None:
     argv = [
-        sys.executable,
-        "-m",
-        "conda_pixi_backends",
+        *CLI,
         "install",
         BACKEND,
         "-c",
@@ -216,9 +213,7 @@ def test_progress_on_a_terminal_only(cli: Run, env: dict, tmp_path: Path) -> Non
     assert quiet.returncode == 0 and quiet.stderr == "", "no progress when output is not a terminal"
     controller, terminal = pty.openpty()
     argv = [
-        sys.executable,
-        "-m",
-        "conda_pixi_backends",
+        *CLI,
         "install",
         BACKEND,
         "--root",

@@ -17,19 +17,17 @@ import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, NEGOTIATE, negotiate
+from conftest import BACKEND, CLI, NEGOTIATE, negotiate
 
 from conda_pixi_backends import demo
 from conda_pixi_backends.store import EnvRecord, Store
 
 CMAKE = "pixi-build-demo-cmake"
-CLI = [sys.executable, "-m", "conda_pixi_backends"]
 BULK = "pixi-build-bulk"
 BULK_FILES = 1200
 BULK_VERSIONS = 4
@@ -338,6 +336,13 @@ def kill_when(proc: subprocess.Popen[bytes], delay: float) -> int:
         return proc.wait(timeout=60)
 
 
+def start_forced_install(request_env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "install", BULK, "--json", "--force"],
+        env=request_env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 RUNS = 20
 
 
@@ -405,13 +410,7 @@ def test_forced_reinstall_killed_mid_install(
     meta = root / "envs" / f"{BULK}-{row['key']}.json"
     for _attempt in range(5):
         before = {p: p.stat().st_mtime_ns for p in (root / "envs").iterdir()}
-        proc = subprocess.Popen(
-            [*CLI, "install", BULK, "--json", "--force"],
-            env=request_env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_forced_install(request_env, tmp_path)
         while proc.poll() is None:
             now = {p: p.stat().st_mtime_ns for p in (root / "envs").iterdir() if p.exists()}
             if now != before or not meta.exists():
@@ -434,32 +433,27 @@ def test_reinstall_killed_at_the_switch_leaks_no_environment(
     env: dict[str, str], root: Path, tmp_path: Path, bulk_channel: Path
 ) -> None:
     """`install --force` retires the prefix it replaces, then switches the metadata to the new
-    prefix, then rewrites the launchers. Killed right after the switch, the replaced prefix is
-    retired already (a later gc removes it after its grace period), never kept forever."""
-    for attempt in range(5):  # each attempt a request of its own: a first reinstall
-        request_env = bulk_env(env, bulk_channel, 100 + attempt)
-        row = install_bulk(request_env, tmp_path)
-        meta = root / "envs" / f"{BULK}-{row['key']}.json"
-        old = Path(json.loads(meta.read_text(encoding="utf-8"))["prefix"])
-        before = meta.read_bytes()
-        proc = subprocess.Popen(
-            [*CLI, "install", BULK, "--json", "--force"],
-            env=request_env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        while proc.poll() is None:
-            with contextlib.suppress(OSError):
-                if meta.read_bytes() != before:
-                    break
-        if kill_when(proc, 0) == -signal.SIGKILL and meta.read_bytes() != before:
-            break
-    else:
-        pytest.skip("no kill landed right after the metadata switch")
+    prefix, then rewrites the launchers. At the moment the switch shows, the replaced prefix is
+    retired already (a later gc removes it after its grace period), never kept forever; killed
+    right then, the store still repairs and leaks nothing."""
+    request_env = bulk_env(env, bulk_channel, 100)
+    row = install_bulk(request_env, tmp_path)
+    meta = root / "envs" / f"{BULK}-{row['key']}.json"
+    old = Path(json.loads(meta.read_text(encoding="utf-8"))["prefix"])
+    before = meta.read_bytes()
+    proc = start_forced_install(request_env, tmp_path)
+    switched = False
+    while not switched:  # watch for the switch; once the process is done, it has happened
+        done = proc.poll() is not None
+        with contextlib.suppress(OSError):
+            switched = meta.read_bytes() != before
+        if done and not switched:
+            pytest.fail(f"the forced install ended (exit {proc.returncode}) without switching")
+    retired_at_switch = old.with_name(f"{old.name}.retired").exists()
+    kill_when(proc, 0)  # killed right after the switch, if it is still running
+    assert retired_at_switch, "switched, but the old prefix was not retired first"
     new = Path(json.loads(meta.read_text(encoding="utf-8"))["prefix"])
     assert new != old
-    assert old.with_name(f"{old.name}.retired").exists(), "switched, but the old prefix not retired"
     assert_launchers_run_complete_environments(root)
     install_bulk(request_env, tmp_path)  # repair: the launchers now run the new prefix
     gc = subprocess.run([*CLI, "gc", "--json"], env=request_env, cwd=tmp_path,
