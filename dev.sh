@@ -2,13 +2,29 @@
 # The README's two commands, on a fresh Linux machine with Python 3.10+ and no conda:
 #   sh dev.sh demo    build a local channel of demo backends and run the quick start offline
 #   sh dev.sh test    lint and run the whole test suite (extra arguments go to pytest)
-# Both set up .venv/ themselves; `test` also installs zsh and fish when it runs as root.
+# Both set up .venv/ themselves (pip install -e .[test]). `test` also installs zsh and fish when
+# it runs as root, and a real conda into .venv when ../shared/conda/install.sh sits beside the
+# repository (conda is not on PyPI; without it the tests that need conda skip and say why).
 set -eu
 cd "$(dirname "$0")"
 
 setup_venv() {
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+}
+
+# conda finds plugins through the entry points of its own environment, so it goes into .venv,
+# beside the editable install of this package. Skipped once `.venv/bin/conda --version` works.
+setup_conda() {
+    installer=../shared/conda/install.sh
+    .venv/bin/conda --version >/dev/null 2>&1 && return 0
+    if [ ! -f "$installer" ]; then
+        echo "No $installer: the tests that need conda will skip" >&2
+        return 0
+    fi
+    echo "Installing conda into .venv with $installer (pip's menuinst conflict is expected)" >&2
+    # An absolute VENV: install.sh writes it into the shebang of .venv/bin/conda.
+    sh "$installer" "$PWD/.venv"
 }
 
 setup_shells() {
@@ -32,6 +48,7 @@ case "$command" in
     test)
         setup_shells
         setup_venv
+        setup_conda
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         exec .venv/bin/python -m pytest "$@"

@@ -20,9 +20,11 @@ def _configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _action(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.cli import finish, run
+    # The exit code goes back to conda, never `cli.finish`'s os._exit: conda still has its
+    # post-command hooks to run, and its own exit to make.
+    from conda_pixi_backends.cli import run
 
-    return finish(run(args))
+    return run(args)
 
 
 @hookimpl

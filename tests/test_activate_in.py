@@ -28,7 +28,8 @@ HAS_CONDA = (
 )
 needs_conda = pytest.mark.skipif(
     not HAS_CONDA,
-    reason="conda is not importable here (it is not on PyPI); install it from source to run these",
+    reason="conda is not importable here (it is not on PyPI): `sh dev.sh test` installs it into "
+    ".venv with ../shared/conda/install.sh when that exists beside the repository",
 )
 # What a child process of the shell sees: the two variables (None: unset) and what PATH finds.
 DUMP = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,8 @@ def _has_conda() -> bool:
 
 needs_conda = pytest.mark.skipif(
     not _has_conda(),
-    reason="conda is not importable here (it is not on PyPI); install it from source to run these",
+    reason="conda is not importable here (it is not on PyPI): `sh dev.sh test` installs it into "
+    ".venv with ../shared/conda/install.sh when that exists beside the repository",
 )
 
 
@@ -102,6 +104,65 @@ def test_console_script_and_module_share_one_parser(env: dict[str, str], tmp_pat
         b = subprocess.run([*module, *args], env=env, capture_output=True, text=True)
         assert a.returncode == b.returncode == 0
         assert a.stdout == b.stdout and a.stdout
+
+
+# A second, real conda plugin (found, as every plugin, through its entry point): it notes each
+# command that conda's post-command hooks run for.
+PROBE_PLUGIN = """\
+import os
+from conda.plugins import hookimpl
+from conda.plugins.types import CondaPostCommand
+
+def note(command):
+    with open(os.environ["CPB_POST_COMMANDS"], "a") as out:
+        out.write(command + "\\n")
+
+@hookimpl
+def conda_post_commands():
+    yield CondaPostCommand(name="cpb-probe", action=note, run_for={"pixi-backend"})
+"""
+
+
+@needs_conda
+def test_exit_codes_reach_conda(env: dict[str, str], workspace: Path, tmp_path: Path) -> None:
+    """conda gets the exit code back and runs its post-command hooks, py-rattler loaded or not;
+    a bad flag stops at parsing: exit 2, one line."""
+    plugins = tmp_path / "plugins"
+    (plugins / "cpb_probe-0.dist-info").mkdir(parents=True)
+    (plugins / "cpb_probe.py").write_text(PROBE_PLUGIN)
+    (plugins / "cpb_probe-0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: cpb-probe\nVersion: 0\n"
+    )
+    (plugins / "cpb_probe-0.dist-info" / "entry_points.txt").write_text(
+        "[conda]\ncpb-probe = cpb_probe\n"
+    )
+    noted = tmp_path / "post-commands.txt"
+    path = os.pathsep.join(p for p in (str(plugins), env.get("PYTHONPATH")) if p)
+    env = {**env, "PYTHONPATH": path, "CPB_POST_COMMANDS": str(noted)}
+
+    def post_commands() -> list[str]:
+        runs = noted.read_text().splitlines() if noted.exists() else []
+        noted.unlink(missing_ok=True)
+        return runs
+
+    failing = conda("pixi-backend", "doctor", env=env, cwd=workspace)  # nothing installed yet
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "not installed" in failing.stdout
+    assert post_commands() == ["pixi-backend"]
+    installed = conda("pixi-backend", "install", env=env, cwd=workspace)  # loads py-rattler
+    assert installed.returncode == 0, installed.stderr
+    assert post_commands() == ["pixi-backend"]
+    healthy = conda("pixi-backend", "doctor", env=env, cwd=workspace)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "0 failed," in healthy.stdout
+    assert post_commands() == ["pixi-backend"]
+    for args in (["install", "--bogus"], ["doctor", "--timeout", "soon"]):
+        bad = conda("pixi-backend", *args, env=env, cwd=workspace)
+        assert bad.returncode == 2, bad.stderr
+        assert len(bad.stderr.splitlines()) == 1, bad.stderr
+        assert bad.stderr.startswith("conda-pixi-backend: error: conda pixi-backend ")
+        assert args[-1] in bad.stderr and bad.stdout == ""
+        assert post_commands() == []
 
 
 @needs_conda
