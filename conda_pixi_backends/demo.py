@@ -177,6 +177,10 @@ preview = ["pixi-build"]
 
 [workspace.dependencies]
 pixi-build-demo-cmake = "0.1.*"
+
+[dependencies]
+greeter = {{ path = "greeter" }}
+engine = {{ path = "engine" }}
 """
 
 DEMO_PACKAGE = """\
@@ -190,7 +194,8 @@ backend = {backend}
 
 
 def write_demo_workspace(folder: Path, channel: Path, platform: str) -> Path:
-    """A workspace of two packages: one names its backend, one takes it from the workspace."""
+    """A workspace that depends on two source packages: one names its backend, one takes it
+    from the workspace."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pixi.toml").write_text(
         DEMO_WORKSPACE.format(channel=channel.as_uri(), platform=platform)

@@ -3,30 +3,83 @@
 Both are regenerated from `exposed.json` and the environments' metadata under one lock, each
 file written atomically, so concurrent installs leave them consistent and a shell start-up only
 sources a static file.
+
+`exposed.json` names the environment each backend name serves by default: the one installed
+last. A workspace that asked for another environment of that name (its metadata's
+`workspaces` say when it last did) gets it when Pixi runs there: the launcher holds that
+dispatch table, so its bytes change whenever what it runs changes for any workspace.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from conda_pixi_backends import shells
-from conda_pixi_backends.store import EnvRecord, Store, atomic_write, metadata_of, read_record
+from conda_pixi_backends.store import (
+    EnvRecord,
+    Store,
+    atomic_write,
+    in_layout,
+    metadata_of,
+    read_record,
+)
 
 
 def launcher_path(store: Store, name: str) -> Path:
     return store.bin / f"{name}{shells.LAUNCHER_SUFFIX}"
 
 
-def launcher_text(record: EnvRecord) -> str:
+def _target(record: EnvRecord) -> shells.Target:
     assert record.executable is not None
-    return shells.launcher_script(
-        shells.LAUNCHER_SHELL,
-        record.executable,
-        env_set=record.activation.set,
-        env_unset=record.activation.unset,
-        path_prepend=record.activation.path_prepend,
+    activation = record.activation
+    return shells.Target(
+        record.executable, activation.set, activation.unset, activation.path_prepend
     )
+
+
+def launcher_text(record: EnvRecord, candidates: Sequence[EnvRecord] = ()) -> str:
+    """The launcher of `record`'s name: `record` by default, and for each workspace root that
+    one of `candidates` (environments of the same name) served last, that one."""
+    branches = [
+        (_folders(root), _target(chosen))
+        for root, chosen in sorted(
+            workspace_choices([record, *candidates]).items(), key=lambda rc: -len(rc[0])
+        )
+        if chosen.env_name != record.env_name or chosen.prefix != record.prefix
+    ]
+    return shells.dispatch_launcher(shells.LAUNCHER_SHELL, _target(record), branches)
+
+
+def candidates(store: Store) -> dict[str, list[EnvRecord]]:
+    """The complete environments of this store that could serve each backend name."""
+    by_name: dict[str, list[EnvRecord]] = {}
+    for record in store.records():
+        if record.executable:
+            by_name.setdefault(record.name, []).append(record)
+    return by_name
+
+
+def serving(record: EnvRecord, others: Sequence[EnvRecord], workspace: str) -> EnvRecord:
+    """What the launcher of `record`'s name (with `others` of that name) runs in `workspace`."""
+    return workspace_choices([record, *others]).get(workspace, record)
+
+
+def workspace_choices(records: Sequence[EnvRecord]) -> dict[str, EnvRecord]:
+    """Workspace root -> the environment (of one name) that it asked for last."""
+    chosen: dict[str, tuple[str, EnvRecord]] = {}
+    for record in records:
+        for root, when in record.workspaces.items():
+            if root not in chosen or when > chosen[root][0]:
+                chosen[root] = (when, record)
+    return {root: record for root, (_, record) in chosen.items()}
+
+
+def _folders(root: str) -> list[str]:
+    """A workspace root as the launcher may see it in $PWD: as recorded, and resolved."""
+    return list(dict.fromkeys([root, os.path.realpath(root)]))
 
 
 def activation_text(store: Store, shell: str, exposed: dict[str, EnvRecord]) -> str:
@@ -53,7 +106,7 @@ def expose(store: Store, records: list[EnvRecord]) -> None:
     """Make these environments the ones serving their backend names, and rewrite the scripts."""
 
     def where(record: EnvRecord) -> str:
-        own = Path(record.prefix).parent == store.envs
+        own = in_layout(store.envs, record)
         return record.env_name if own else str(metadata_of(record))
 
     with store.lock("exposure"):
@@ -65,8 +118,9 @@ def expose(store: Store, records: list[EnvRecord]) -> None:
 def refresh(store: Store, exposed: dict[str, str]) -> None:
     """Rewrite bin/, activate/ and exposed.json. The caller holds the `exposure` lock."""
     live = live_exposure(store, exposed)
+    by_name = candidates(store)
     for name, record in live.items():
-        text = launcher_text(record)
+        text = launcher_text(record, by_name.get(name, ()))
         path = launcher_path(store, name)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             atomic_write(path, text, 0o755)

@@ -1,8 +1,15 @@
-"""The project's extension points, so that other packages can teach it new manifest kinds.
+"""The project's extension point: discovery of source packages, one reader per kind of source.
 
-A plugin is a module or object with `@hookimpl`-marked functions, announced through the
-`conda_pixi_backends` entry-point group. Plugins loaded from entry points are called before the
-built-in readers, so a plugin can take over a file kind.
+A reader is a function marked `@hookimpl` that implements `cpb_discover_source`. It is given a
+path (a folder, or a file that someone pointed at) and returns a `SourcePackage` when the path
+is of its kind, else None so that the next reader tries. The built-in readers are, in the
+order Pixi tries them: Pixi manifests (`discovery/pixi_manifest.py`), rattler-build recipes
+(`discovery/recipe.py`) and ROS `package.xml` files (`discovery/ros.py`).
+
+A site adds its own kind of source with a module of such functions, announced through the
+`conda_pixi_backends` entry-point group; readers from entry points are asked before the
+built-in ones, so they can also take over a kind. Registering one at run time works too:
+`plugin_manager().register(module_or_object)`.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from conda_pixi_backends.model import Declaration
+    from conda_pixi_backends.discovery.sources import DiscoveryContext, SourcePackage
 
 PROJECT = "conda_pixi_backends"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -23,10 +30,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(firstresult=True)
-def cpb_read_manifest(path: Path) -> list[Declaration] | None:
-    """The backend declarations of one manifest file, or None when it is not this reader's kind.
+def cpb_discover_source(path: Path, context: DiscoveryContext) -> SourcePackage | None:
+    """The source package at `path`, or None when it is not this reader's kind.
 
-    Returning None lets the next reader try; a file of this kind that is wrong raises
+    `path` is absolute. The package's `backend` is the `Declaration` Pixi would build it with
+    (its `source` the file that says so); its `dependencies` are the source dependencies it
+    declares, which discovery follows. A source of this kind that is wrong raises
     `UserInputError` naming the file and key.
     """
 
@@ -34,10 +43,12 @@ def cpb_read_manifest(path: Path) -> list[Declaration] | None:
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
     """The one plugin manager, built on first use so that importing this module stays cheap."""
-    from conda_pixi_backends import manifests
+    from conda_pixi_backends.discovery import pixi_manifest, recipe, ros
 
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(sys.modules[__name__])
-    pm.register(manifests)
+    # pluggy asks the last registered first: Pixi manifests, then recipes, then ROS packages.
+    for module in (ros, recipe, pixi_manifest):
+        pm.register(module)
     pm.load_setuptools_entrypoints(PROJECT)
     return pm

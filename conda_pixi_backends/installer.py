@@ -25,14 +25,17 @@ import rattler
 from rattler import exceptions as rx
 from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, activate
 
+from conda_pixi_backends.discovery import cutoff
 from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.model import Request
+from conda_pixi_backends.model import Request, normalize_spec
 from conda_pixi_backends.plan import CONFIG, Fetch, manifest_sources, same_packages
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
 
 #: Variables a shell sets for itself; never part of what an activation does.
 _SHELL_OWN = {"PATH", "PWD", "OLDPWD", "SHLVL", "_", "CONDA_SHLVL"}
+#: The package whose version is the Pixi build API (JSON-RPC protocol) a backend speaks.
+API_PACKAGE = "pixi-build-api-version"
 #: What py-rattler says when `force-cache-only` finds nothing for a subdir.
 _NO_CACHE = re.compile(r"no usable repodata cache for (\S+)")
 
@@ -83,6 +86,22 @@ def _origin(request: Request) -> str:
     return f" (from {where})" if where else ""
 
 
+def validate(requests: Sequence[Request], fetch: Fetch) -> None:
+    """Everything only py-rattler can reject (specs, constraints, channel URLs, mirrors),
+    checked before the store is created or touched, each named with where it was written."""
+    check_specs(requests)
+    for request in requests:
+        for channel in request.channels:
+            try:
+                rattler.Channel(channel)
+            except rx.InvalidChannelError as exc:
+                raise UserInputError(
+                    f"{channel}: invalid channel of {request.name}{_origin(request)}: "
+                    f"{_one_line(exc)}"
+                ) from None
+    client(fetch)
+
+
 def check_specs(requests: Sequence[Request]) -> None:
     """Parse every spec the solve would get with py-rattler, so that a bad one is named with
     its role and origin (the manifest of an additional dependency, the `constraints` setting)
@@ -108,18 +127,63 @@ def check_specs(requests: Sequence[Request]) -> None:
                 raise UserInputError(f"{spec}: {what}{origin}: {_one_line(exc)}") from None
 
 
+def api_constraints(constraints: Sequence[str]) -> list[str]:
+    """The constraints on `pixi-build-api-version`: the Pixi build API a backend must speak.
+    None configured (an admin removed the default from `constraints`): no API check at all."""
+    return [c for c in constraints if _spec_name(c) == API_PACKAGE]
+
+
+def _spec_name(spec: str) -> str:
+    try:
+        return normalize_spec(spec, "constraints")[0]
+    except UserInputError:
+        return ""
+
+
+def _api_problem(
+    request: Request, records: Records, wanted: Sequence[str], subject: str | None, advice: str
+) -> str | None:
+    """Why `records` do not speak the Pixi build API that `wanted` asks for, or None when they
+    do. `subject` names the backend (default: its solved name and version)."""
+    asks = "; ".join(wanted)
+    api = next((r for r in records if r.name.normalized == API_PACKAGE), None)
+    backend = next((r for r in records if r.name.normalized == request.name), None)
+    who = f"{request.name} {backend.version}" if backend is not None else request.spec
+    if api is None:
+        return (
+            f"{who} does not depend on {API_PACKAGE}: it speaks no Pixi build API that Pixi "
+            f"knows (setting 'constraints' asks for {asks})"
+        )
+    if all(rattler.MatchSpec(c).matches(api) for c in wanted):
+        return None
+    major = str(api.version).split(".")[0]
+    return (
+        f"{subject or who} speaks Pixi build API {major} ({API_PACKAGE} {api.version}), "
+        f"but setting 'constraints' asks for {asks}: {advice}"
+    )
+
+
 async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> Records:
+    """The request's newest solution. With a constraint on `pixi-build-api-version` (the
+    default), a solution without that package is refused, and an unsolvable request is solved
+    again without it to say which API the backend speaks."""
     platform = rattler.Platform(request.platform)
     virtual = rattler.VirtualPackage.detect() if request.platform == current_platform() else []
-    try:
+    wanted = api_constraints(request.constraints)
+
+    async def attempt(constraints: Sequence[str]) -> Records:
         return await rattler.solve(
             sources=list(request.channels),
             specs=request.specs,
             gateway=gateway,
             platforms=[platform, rattler.Platform("noarch")],
             virtual_packages=virtual,
-            constraints=list(request.constraints),
+            constraints=list(constraints),
+            exclude_newer=cutoff(request.exclude_newer) if request.exclude_newer else None,
         )
+
+    try:
+        records = await attempt(request.constraints)
     except (
         rx.InvalidMatchSpecError,
         rx.InvalidVersionSpecError,
@@ -131,10 +195,25 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
     except rx.InvalidChannelError as exc:
         raise UserInputError(f"invalid channel for {request.name}: {_one_line(exc)}") from None
     except rx.SolverError as exc:
-        raise OperationError(
+        message = (
             f"cannot solve {request.spec!r} for {request.platform} from "
             f"{', '.join(request.channels)}: {_one_line(exc)}"
-        ) from None
+        )
+        if wanted:  # does it solve without the API constraint? Then that is what fails.
+            try:
+                relaxed = await attempt([c for c in request.constraints if c not in wanted])
+            except Exception:  # unsolvable either way: the first error stands
+                relaxed = None
+            if relaxed is not None:
+                advice = (
+                    "pin a newer backend version"
+                    if request.spec != request.name
+                    else f"its channels have no {request.name} version that speaks it; "
+                    "use a channel with a newer one"
+                )
+                subject = f"{request.spec}{_origin(request)}"
+                message = _api_problem(request, relaxed, wanted, subject, advice) or message
+        raise OperationError(message) from None
     except (rx.GatewayError, rx.FetchRepoDataError) as exc:
         missing = _NO_CACHE.search(str(exc))
         if offline and missing:
@@ -145,6 +224,11 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
         raise OperationError(
             f"cannot read channels for {request.name} ({', '.join(request.channels)}): {_one_line(exc)}"
         ) from None
+    if wanted:
+        problem = _api_problem(request, records, wanted, None, "pin a newer backend version")
+        if problem:
+            raise OperationError(problem)
+    return records
 
 
 async def _solve_all(
@@ -342,6 +426,10 @@ async def _install(
                 created=stamp,
                 last_used=stamp,
                 manifests=sorted(manifests),
+                workspaces={
+                    **(existing.workspaces if existing else {}),
+                    **dict.fromkeys(request.workspaces, stamp),
+                },
             )
             if replaced is not None:
                 # Retired before the switch, so that a kill right after it leaks nothing; while
@@ -352,7 +440,7 @@ async def _install(
         except BaseException:
             if replaced is not None:
                 store.retired_marker(replaced).unlink(missing_ok=True)
-            shutil.rmtree(prefix, ignore_errors=True)
+            store.remove_tree(prefix)
             if existing is None:
                 store.forget(request.env_name)
             raise
@@ -369,6 +457,13 @@ async def _install_all(
 ) -> list[Outcome]:
     http = client(fetch)
     solved = list(given) if given is not None else await _solve_all(store, requests, fetch, http)
+    if given is not None:  # not solved here: check their API as the solve would have
+        for request, records in zip(requests, solved, strict=True):
+            wanted = api_constraints(request.constraints)
+            advice = "lock a newer backend version: conda pixi-backend lock"
+            problem = _api_problem(request, records, wanted, None, advice) if wanted else None
+            if problem:
+                raise OperationError(problem)
     if fetch.offline:
         await _check_cached(store, requests, solved)
     exact = given is not None

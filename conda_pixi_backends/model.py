@@ -6,7 +6,6 @@ declaration with settings applied; its *key* names the backend environment that 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -31,8 +30,14 @@ class Declaration:
     channels: tuple[str, ...] = ()
     additional_dependencies: tuple[str, ...] = ()
     source: str = "command line"
-    #: The folder that relative channel paths are resolved against (the manifest's).
+    #: The folder that relative channel paths are resolved against: the root of the workspace
+    #: being run, as Pixi resolves them.
     base: Path | None = None
+    #: The root of the workspace whose build needs this backend: its launcher serves this
+    #: request to Pixi when Pixi runs there.
+    workspace: Path | None = None
+    #: The workspace's `exclude-newer` cutoff (an RFC 3339 date or datetime), if any.
+    exclude_newer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,15 @@ class Request:
     platform: str
     additional_dependencies: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()
+    exclude_newer: str | None = None
     sources: tuple[str, ...] = field(default=(), compare=False)
+    #: The workspace roots that asked for it (see `Declaration.workspace`).
+    workspaces: tuple[str, ...] = field(default=(), compare=False)
 
     def canonical(self) -> dict[str, object]:
-        """The fields that decide what gets installed, in a stable form."""
-        return {
+        """The fields that decide what gets installed, in a stable form. A field added since
+        `KEY_VERSION` 1 appears only when set, so the keys of existing environments hold."""
+        data: dict[str, object] = {
             "v": KEY_VERSION,
             "name": self.name,
             "spec": self.spec,
@@ -58,10 +67,15 @@ class Request:
             "additional_dependencies": sorted(self.additional_dependencies),
             "constraints": sorted(self.constraints),
         }
+        if self.exclude_newer is not None:
+            data["exclude_newer"] = self.exclude_newer
+        return data
 
     @property
     def key(self) -> str:
         """A short hash of the canonical JSON: stable across runs, machines and Pythons."""
+        import hashlib  # not at import: settings import this module on every command
+
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -94,23 +108,33 @@ def normalize_spec(text: str, what: str) -> tuple[str, str]:
     return name.lower(), spec
 
 
-def spec_from_parts(name: str, version: str | None) -> str:
-    """The MatchSpec for a manifest's `{ name = ..., version = ... }`."""
+def spec_from_parts(name: str, version: str | None, fields: dict[str, str] | None = None) -> str:
+    """The MatchSpec for a manifest's `{ name = ..., version = ..., build = ..., ... }`.
+
+    `fields` are MatchSpec bracket keys (`build`, `build_number`, `sha256`, `url`, ...) with
+    their values; they follow the name and version as `[key="value", ...]`, which py-rattler
+    parses like conda. A spec of only a name and a version keeps the plain `name version` form.
+    """
     version = (version or "").strip()
-    if not version or version == "*":
-        return name
-    return f"{name} {version}"
+    spec = name if not version or version == "*" else f"{name} {version}"
+    if fields:
+        spec += "[" + ", ".join(f'{key}="{value}"' for key, value in fields.items()) + "]"
+    return spec
+
+
+#: Where Pixi sends a bare channel name such as `conda-forge` (not configurable in Pixi).
+CHANNEL_ALIAS = "https://conda.anaconda.org"
 
 
 def normalize_channel(
     channel: str,
     base: Path | None = None,
-    alias: str = "https://prefix.dev",
+    alias: str = CHANNEL_ALIAS,
     what: str = "channel",
 ) -> str:
     """Turn a channel as written (URL, path or name) into the URL that identifies it.
 
-    A relative path is taken relative to `base` (the manifest's folder), as Pixi does; a bare
+    A relative path is taken relative to `base` (the workspace root), as Pixi does; a bare
     name is joined to the channel alias. py-rattler would read a bare relative path as a name.
     `what` names where the channel was written (a flag, a manifest key, a setting's origin).
     """
@@ -122,8 +146,18 @@ def normalize_channel(
     except ValueError as exc:  # e.g. "Invalid IPv6 URL"
         raise UserInputError(f"{what}: {channel!r} is not a valid URL ({exc})") from None
     if parts.scheme == "file":
-        return path_to_url(Path(unquote(parts.path)))
+        # `file:relative` and `file://./x` mean a path, as a user means them.
+        local = Path(
+            unquote(parts.netloc + parts.path)
+            if parts.netloc in (".", "..")
+            else unquote(parts.path)
+        )
+        if not local.is_absolute():
+            local = (base or Path.cwd()) / local
+        return path_to_url(Path(os.path.normpath(local)))
     if parts.scheme in ("http", "https", "s3", "gcs", "oci") and "://" in text:
+        if not parts.netloc:
+            raise UserInputError(f"{what}: {channel!r} is not a valid URL (no host)")
         return text.rstrip("/")
     if text.startswith(("/", "./", "../", "~", ".\\", "..\\")) or re.match(r"[A-Za-z]:[\\/]", text):
         try:

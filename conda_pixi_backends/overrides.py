@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
 OVERRIDE_ALL = "PIXI_BUILD_BACKEND_OVERRIDE_ALL"
@@ -25,15 +26,36 @@ class Override:
     path: str | None  # None: looked up on PATH, as Pixi does
     variable: str
 
+    def on_path(self) -> str | None:
+        """The word Pixi looks up on PATH for this backend: the value when it holds no path
+        separator (`name=python3`), the name for a bare `name`; None for a path."""
+        if self.path is None:
+            return self.name
+        separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
+        return None if any(s in self.path for s in separators) else self.path
+
     def resolve(self, environ: Mapping[str, str] | None = None) -> str | None:
-        """The executable Pixi would run, or None when PATH has none."""
-        if self.path is not None:
-            return self.path
-        search = (environ if environ is not None else os.environ).get("PATH")
-        return shutil.which(self.name, path=search)
+        """The executable Pixi would run, or None when PATH has none.
+
+        Pixi runs the value with Rust's `Command::new(value)`, in its own working directory:
+        a word without a path separator is looked up on PATH, a relative path is taken from
+        the current folder (made absolute here, '..' kept for the OS to resolve), an absolute
+        one is run as written. Whether that path exists is for the caller to check.
+        """
+        word = self.on_path()
+        if word is None:
+            path = str(self.path)
+            return path if os.path.isabs(path) else str(Path.cwd() / path)
+        env = os.environ if environ is None else environ
+        return shutil.which(word, path=env.get("PATH", os.defpath))
+
+    def missing(self) -> str:
+        """Why `resolve` found nothing: PATH has no such word."""
+        return f"{self.variable} sends it to PATH, and PATH has no {self.on_path()}"
 
     def describe(self) -> str:
-        return self.path if self.path is not None else f"{self.name} from PATH"
+        word = self.on_path()
+        return f"{word} from PATH" if word is not None else str(self.path)
 
 
 @dataclass(frozen=True)

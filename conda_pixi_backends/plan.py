@@ -6,6 +6,7 @@ backends (the common case) costs milliseconds.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from typing import Any
 from conda_pixi_backends.model import Declaration, Request, normalize_channel, normalize_spec
 from conda_pixi_backends.overrides import Override, Overrides
 from conda_pixi_backends.settings import Settings
-from conda_pixi_backends.store import EnvRecord, Store
+from conda_pixi_backends.store import EnvRecord, Store, in_layout
 
 OVERRIDDEN = "overridden"
 ALREADY = "already-installed"
@@ -82,7 +83,7 @@ def requests_for(
     Channels, highest priority first: `--channel`s, then the declaration's own (a manifest's),
     else the configured ones; `--override-channels` keeps only the `--channel`s.
     """
-    merged: dict[Request, list[str]] = {}
+    merged: dict[Request, tuple[list[str], list[str]]] = {}
     for declaration in declarations:
         own = [] if override_channels else list(declaration.channels or settings.channels)
         alias = settings.channel_alias
@@ -96,9 +97,46 @@ def requests_for(
             platform=settings.platform,
             additional_dependencies=_dedupe(sorted(declaration.additional_dependencies)),
             constraints=_dedupe(sorted(settings.constraints)),
+            exclude_newer=declaration.exclude_newer,
         )
-        merged.setdefault(request, []).append(declaration.source)
-    return [replace(r, sources=_dedupe(sources)) for r, sources in merged.items()]
+        sources, workspaces = merged.setdefault(request, ([], []))
+        sources.append(declaration.source)
+        if declaration.workspace is not None:
+            workspaces.append(str(declaration.workspace))
+    return [
+        replace(r, sources=_dedupe(sources), workspaces=_dedupe(workspaces))
+        for r, (sources, workspaces) in merged.items()
+    ]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One workspace whose packages ask for different requests of one backend name: Pixi's
+    override maps a name to one executable, so one of them cannot be served there."""
+
+    workspace: str
+    name: str
+    requests: tuple[Request, ...]
+
+    def describe(self) -> str:
+        asked = "; ".join(f"{r.spec} (from {', '.join(r.sources)})" for r in self.requests)
+        return (
+            f"workspace {self.workspace} asks for {self.name} in {len(self.requests)} different "
+            f"ways, which one override cannot serve: {asked}"
+        )
+
+
+def conflicts(requests: Sequence[Request]) -> list[Conflict]:
+    """The workspaces that ask for one backend name in more than one way."""
+    asked: dict[tuple[str, str], list[Request]] = {}
+    for request in requests:
+        for workspace in request.workspaces:
+            asked.setdefault((workspace, request.name), []).append(request)
+    return [
+        Conflict(workspace, name, tuple(found))
+        for (workspace, name), found in asked.items()
+        if len(found) > 1
+    ]
 
 
 def config_backends(settings: Settings, origin: str = "setting 'backends'") -> list[Declaration]:
@@ -129,13 +167,20 @@ def request_from_record(record: EnvRecord) -> Request:
         platform=str(data["platform"]),
         additional_dependencies=tuple(data.get("additional_dependencies", ())),
         constraints=tuple(data.get("constraints", ())),
+        exclude_newer=data.get("exclude_newer"),  # type: ignore[arg-type]
         sources=tuple(record.manifests) or (COMMAND_LINE,),
     )
 
 
 def own_launcher(store: Store, override: Override) -> bool:
-    """True for an override that our own activation script set: it points into our bin/."""
-    return override.path is not None and Path(override.path).parent == store.bin
+    """True for an override that our own activation script set: it points into our bin/.
+    Compared as real paths, so a store root reached through a symlink or '..' is still ours."""
+    if override.path is None:
+        return False
+    path = override.resolve()
+    return path is not None and Path(os.path.realpath(path)).parent == Path(
+        os.path.realpath(store.bin)
+    )
 
 
 def stores_for(settings: Settings) -> tuple[Store, Store | None]:
@@ -214,8 +259,31 @@ def provision(
     entries = make_plan(store, requests, overrides, force=force, locked=locked_rows, shared=shared)
     if dry_run:
         return entries
-    store.ensure()
     todo = [e for e in entries if e.status == WOULD_INSTALL]
+    if todo:
+        from conda_pixi_backends import installer
+
+        installer.validate([e.request for e in todo], fetch or Fetch())
+    fresh = not (store.root / "store.json").exists()
+    try:
+        return _provision(store, entries, todo, force, progress, fetch, locked, lock_file)
+    except BaseException:
+        if fresh:
+            store.discard_skeleton([e.request.env_name for e in todo])
+        raise
+
+
+def _provision(
+    store: Store,
+    entries: list[Entry],
+    todo: list[Entry],
+    force: bool,
+    progress: bool,
+    fetch: Fetch | None,
+    locked: dict[str, Any],
+    lock_file: Path | None,
+) -> list[Entry]:
+    store.ensure()
     replaced: list[Path] = []
     if todo:
         from conda_pixi_backends import installer
@@ -232,9 +300,11 @@ def provision(
             if outcome.replaced is not None:
                 replaced.append(outcome.replaced)
     for entry in entries:
-        ours = entry.record is not None and Path(entry.record.prefix).parent == store.envs
+        ours = entry.record is not None and in_layout(store.envs, entry.record)
         if entry.status == ALREADY and entry.record is not None and ours:
-            entry.record = store.touch(entry.record, manifest_sources(entry.request.sources))
+            entry.record = store.touch(
+                entry.record, manifest_sources(entry.request.sources), entry.request.workspaces
+            )
     from conda_pixi_backends import exposure
 
     exposure.expose(store, [e.record for e in entries if e.record is not None])
@@ -264,7 +334,7 @@ def lock_file_for(
     nearest one in that folder or a parent is used, as a workspace keeps one at its root."""
     if given is not None:
         return Path(given).absolute()
-    from conda_pixi_backends import manifests as readers
+    from conda_pixi_backends import discovery
     from conda_pixi_backends.errors import UserInputError
 
     if manifests:
@@ -272,7 +342,7 @@ def lock_file_for(
         folder = first if first.is_dir() else first.parent
     else:
         try:
-            folder = readers.find_manifest(Path.cwd()).parent
+            folder = discovery.find_manifest(Path.cwd()).parent
         except UserInputError:
             folder = Path.cwd()
     if not write:

@@ -1,5 +1,5 @@
-"""Layered settings: defaults < admin YAML < user YAML < .condarc `plugins:` <
-CONDA_PIXI_BACKENDS_* < flags.
+"""Layered settings: defaults < admin YAML < Pixi's config.toml < user YAML < .condarc
+`plugins:` < CONDA_PIXI_BACKENDS_* < flags.
 
 Every effective value remembers where it came from, so errors and `config show` can name the
 file and line, the variable or the flag. An admin file can mark keys `final`: nothing above it
@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import platform as _platform
+import stat
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ from pydantic_settings import (
 )
 
 from conda_pixi_backends.errors import UserInputError
+from conda_pixi_backends.model import CHANNEL_ALIAS
 
 ENV_PREFIX = "CONDA_PIXI_BACKENDS_"
 #: Replaces the admin files: an os.pathsep-separated list of files and folders of *.yml files.
@@ -37,6 +39,10 @@ SYSTEM_CONFIG_VAR = f"{ENV_PREFIX}SYSTEM_CONFIG"
 #: Replaces the user's file.
 USER_CONFIG_VAR = f"{ENV_PREFIX}CONFIG"
 DEFAULT_CHANNELS = ["https://prefix.dev/pixi-build-backends", "https://prefix.dev/conda-forge"]
+#: The Pixi build API range Pixi 0.77 speaks: it solves its own backends with this constraint
+#: and talks API 7 to an overridden backend without checking. The default of `constraints`, so
+#: that a backend that speaks another API is refused at install rather than failing in Pixi.
+PIXI_API_CONSTRAINT = "pixi-build-api-version >=7,<8"
 KNOWN_PLATFORMS = (
     "noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv7l",
     "osx-64", "osx-arm64", "win-64", "win-arm64",
@@ -127,11 +133,22 @@ class Settings(BaseSettings):
         default_factory=current_platform, description="The conda subdir backends are installed for."
     )
     constraints: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Extra MatchSpecs every backend environment must satisfy, e.g. 'pixi-build-api-version >=7,<8'.",
+        default_factory=lambda: [PIXI_API_CONSTRAINT],
+        description=(
+            "MatchSpecs every backend environment must satisfy; by default the Pixi build API "
+            f"Pixi 0.77 speaks, '{PIXI_API_CONSTRAINT}'."
+        ),
+    )
+    default_channels: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["conda-forge"],
+        description=(
+            "The channels Pixi solves the backend of a recipe or package.xml outside any "
+            "workspace with (Pixi's `default-channels`)."
+        ),
     )
     channel_alias: str = Field(
-        "https://prefix.dev", description="The URL a bare channel name is joined to."
+        CHANNEL_ALIAS,
+        description="The URL a bare channel name is joined to (Pixi's: https://conda.anaconda.org).",
     )
     backends: Annotated[list[str] | dict[str, list[str]], NoDecode] = Field(
         default_factory=list,
@@ -155,12 +172,12 @@ class Settings(BaseSettings):
             return list(self.backends.get(platform or self.platform, []))
         return list(self.backends)
 
-    @field_validator("channels", mode="before")
+    @field_validator("channels", "default_channels", mode="before")
     @classmethod
     def _split_channels(cls, value: Any) -> Any:
         return _split_list(value, ",")
 
-    @field_validator("channels", mode="after")
+    @field_validator("channels", "default_channels", mode="after")
     @classmethod
     def _check_channels(cls, value: list[str]) -> list[str]:
         """Every channel must be one that requests can name; kept as written, since the
@@ -234,6 +251,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"a store path cannot contain {bad[0]!r}: PIXI_BUILD_BACKEND_OVERRIDE and PATH could not carry it"
             )
+        try:
+            str(root).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{str(root)!r} is not valid UTF-8: launchers and activation scripts could not "
+                "name it"
+            ) from None
         return root.absolute()
 
     @field_validator("platform", mode="after")
@@ -374,13 +398,205 @@ def user_config_path(environ: Mapping[str, str]) -> Path:
     return Path(config_home) / "conda" / "pixi-backends.yml"
 
 
-def read_config_files(environ: Mapping[str, str]) -> list[ConfigFile]:
-    """The admin files that exist, then the user's file if it exists."""
-    files = [read_config_file(p, admin=True) for p in system_config_paths(environ) if p.is_file()]
+def read_config_files(
+    environ: Mapping[str, str], workspace: Path | None = None
+) -> list[ConfigFile]:
+    """The admin files that exist, then Pixi's configuration (see `pixi_config_paths`), then
+    the user's file if it exists. Pixi's sits below the user's own file for this tool, which is
+    the more specific of the two, and above the admin's, whose `final` keys it cannot change."""
+    files = [
+        read_config_file(p, admin=True)
+        for p in system_config_paths(environ)
+        if config_file_present(p)
+    ]
+    files += [
+        read_pixi_config(p) for p in pixi_config_paths(environ, workspace) if config_file_present(p)
+    ]
     user = user_config_path(environ)
-    if user.is_file():
+    if config_file_present(user):
         files.append(read_config_file(user, admin=False))
     return files
+
+
+#: The largest settings file read: real ones are a few hundred bytes; a bigger one is refused
+#: unread rather than loaded into memory.
+MAX_CONFIG_BYTES = 1 << 20
+#: The most values (scalars, lists, mappings), and characters of scalars, a YAML settings
+#: document may hold once its aliases and merge keys are expanded: a few hundred bytes of
+#: nested aliases ("billion laughs") expand to billions of values, and a long string aliased
+#: often to gigabytes, which neither ruamel's merge keys nor our conversions survive.
+MAX_YAML_VALUES = 100_000
+MAX_YAML_CHARS = 4 * MAX_CONFIG_BYTES
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(path: Path | str, info: os.stat_result) -> None:
+    """A UserInputError naming `path` unless `info` is a regular file of a sane size."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_TYPES if test(info.st_mode)), "a special file")
+        raise UserInputError(f"{path}: not a regular file ({kind})")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise _too_large(path)
+
+
+def _too_large(path: Path | str) -> UserInputError:
+    return UserInputError(
+        f"{path}: too large: a settings file may hold at most {MAX_CONFIG_BYTES} bytes"
+    )
+
+
+def _cannot_read(path: Path | str, exc: Exception) -> UserInputError:
+    return UserInputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
+
+
+def config_file_present(path: Path) -> bool:
+    """Whether there is a settings file at `path` to read (through symlinks): False when there
+    is nothing (or a link to nothing); a UserInputError when what is there is not a regular
+    file (a FIFO, a device, a socket, a folder), is too large, or cannot be looked at."""
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except (OSError, ValueError) as exc:  # ELOOP, EACCES; ValueError: a NUL in the path
+        raise _cannot_read(path, exc) from None
+    _check_regular(path, info)
+    return True
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of a settings file, or a UserInputError naming it. What is not a regular file
+    is refused before it is opened (a FIFO would block, /dev/zero never ends), as is a file
+    larger than MAX_CONFIG_BYTES; what was opened is checked again, and read up to the bound."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        _check_regular(path, os.stat(path))
+        with os.fdopen(os.open(path, flags | getattr(os, "O_BINARY", 0)), "rb") as stream:
+            _check_regular(path, os.fstat(stream.fileno()))  # should it have been swapped
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise _cannot_read(path, exc) from None
+    if len(data) > MAX_CONFIG_BYTES:  # it grew since
+        raise _too_large(path)
+    return data
+
+
+def _text(data: bytes) -> str:
+    """UTF-8 text with its line ends made LF, as Path.read_text makes them."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_yaml(text: str, where: Path | str, typ: str = "rt") -> Any:
+    """The YAML document in `text`, loaded with ruamel.yaml (`typ`), quietly: ruamel warns
+    about valid YAML (a reused anchor, YAML 1.1 floats). The document is refused, before a
+    value is made, when it holds more than MAX_YAML_VALUES values (or MAX_YAML_CHARS characters)
+    with its aliases and merge keys expanded: a UserInputError naming `where`. ruamel's errors
+    pass through."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ=typ)
+
+    class Bounded(yaml.Constructor):  # type: ignore[name-defined,misc]
+        def construct_document(self, node: Any) -> Any:
+            _count_values(node, where)
+            return super().construct_document(node)
+
+    yaml.Constructor = Bounded
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return yaml.load(text)
+
+
+def _count_values(root: Any, where: Path | str) -> None:
+    """Walk a composed YAML document as its values will be walked, an alias as often as it is
+    used, and stop at MAX_YAML_VALUES values or MAX_YAML_CHARS characters of scalars."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    count, chars, seen, shared = 0, 0, set(), False
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        shared = shared or id(node) in seen
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            chars += len(node.value)
+        if count > MAX_YAML_VALUES or chars > MAX_YAML_CHARS:
+            what = "too many nested aliases" if shared else "too many values"
+            raise UserInputError(
+                f"{where}: {what} (over {MAX_YAML_VALUES} values or {MAX_YAML_CHARS} characters "
+                "once aliases and merge keys are expanded)"
+            )
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
+#: Pixi's `config.toml` keys that shape backend installs, and the settings they become.
+PIXI_CONFIG_KEYS = {
+    "default-channels": "default_channels",
+    "mirrors": "mirrors",
+    "tool-platform": "platform",
+}
+
+
+def pixi_config_paths(environ: Mapping[str, str], workspace: Path | None = None) -> list[Path]:
+    """Pixi's configuration files, lowest precedence first, as Pixi reads them: the system's,
+    the user's, `$PIXI_HOME`'s (unless `PIXI_NO_CONFIG`; `PIXI_CONFIG_FILE` replaces these
+    three), then the workspace's `.pixi/config.toml`."""
+    if "PIXI_NO_CONFIG" in environ:
+        paths: list[Path] = []
+    elif environ.get("PIXI_CONFIG_FILE"):
+        paths = [Path(environ["PIXI_CONFIG_FILE"])]
+    else:
+        home = Path(environ.get("HOME") or Path.home())
+        config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+        pixi_home = Path(environ.get("PIXI_HOME") or home / ".pixi")
+        system = Path(os.path.expandvars(r"%PROGRAMDATA%\pixi") if os.name == "nt" else "/etc/pixi")
+        paths = [system / "config.toml", config_home / "pixi" / "config.toml"]
+        paths.append(pixi_home / "config.toml")
+    if workspace is not None:
+        paths.append(workspace / ".pixi" / "config.toml")
+    return paths
+
+
+def read_pixi_config(path: Path) -> ConfigFile:
+    """The keys of one Pixi `config.toml` that apply to backends; Pixi's other keys are its own.
+    Bad TOML or a bad value names the file and the key."""
+    import tomli
+
+    raw = read_config_bytes(path)
+    try:
+        data = tomli.loads(_text(raw))
+    except UnicodeDecodeError as exc:
+        raise _cannot_read(path, exc) from None
+    except tomli.TOMLDecodeError as exc:
+        raise UserInputError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomli's own limit on nested arrays and tables
+        raise UserInputError(f"{path}: invalid TOML: nested too deeply") from None
+    layer = ConfigFile(path, admin=False, kind="pixi")
+    for raw, key in PIXI_CONFIG_KEYS.items():
+        value = data.get(raw, data.get(raw.replace("-", "_")))
+        if value is None:
+            continue
+        if key == "mirrors" and isinstance(value, dict):
+            value = {url.rstrip("/"): mirrors for url, mirrors in value.items()}
+        layer.values[key] = value
+        layer.origins[key] = f"{path}: {raw}"
+
+    def where(key: str, entry: str | None) -> str:
+        return layer.where(key)
+
+    if layer.values:
+        _build([], {}, layer.values, where)
+    return layer
 
 
 def normal_key(raw_key: object) -> str:
@@ -402,21 +618,15 @@ def read_config_file(path: Path, admin: bool) -> ConfigFile:
     Each file's values are checked on their own, so a broken file is reported even when a
     higher layer (a variable, a flag) sets the same keys.
     """
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    raw = read_config_bytes(path)  # a FIFO, a device, a huge file: refused unread
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _text(raw)
     except UnicodeDecodeError:
         raise UserInputError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise UserInputError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        with warnings.catch_warnings():
-            # ruamel warns about valid YAML (a reused anchor, YAML 1.1 floats): no warning
-            # dump on a user's terminal for a file that loads.
-            warnings.simplefilter("ignore")
-            data = YAML(typ="rt").load(text)
+        data = load_yaml(text, path)  # nested aliases that expand too far: refused
         layer = _layer(path, admin, data)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -563,14 +773,16 @@ def load(
     environ: Mapping[str, str] | None = None,
     config_files: Iterable[ConfigFile] | None = None,
     condarc: bool | None = None,
+    workspace: Path | None = None,
 ) -> Loaded:
     """Effective settings from every source. Bad values raise UserInputError naming the source.
 
     `condarc`: read conda's configuration (default: only when running as the conda plugin).
+    `workspace`: the root of the workspace at hand, whose `.pixi/config.toml` counts too.
     """
     env = dict(os.environ if environ is None else environ)
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
-    files = read_config_files(env) if config_files is None else list(config_files)
+    files = read_config_files(env, workspace) if config_files is None else list(config_files)
     if condarc if condarc is not None else inside_conda():
         layer = read_condarc()
         if layer is not None:

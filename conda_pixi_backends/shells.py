@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
@@ -252,6 +253,16 @@ _ACTIVATORS = {
 }
 
 
+@dataclass(frozen=True)
+class Target:
+    """What a launcher runs: an executable, with the activation recorded for its environment."""
+
+    executable: str
+    env_set: Mapping[str, str] = field(default_factory=dict)
+    env_unset: Sequence[str] = ()
+    path_prepend: Sequence[str] = ()
+
+
 def launcher_script(
     shell: str,
     executable: str,
@@ -266,9 +277,44 @@ def launcher_script(
     leftmost) to PATH, then runs `executable` with every argument, stdin and stdout passed
     through and its exit code returned. `shell` is "sh" (POSIX, Unix) or "cmd" (a .bat).
     """
+    return dispatch_launcher(shell, Target(executable, env_set, env_unset, path_prepend), [])
+
+
+def dispatch_launcher(
+    shell: str, default: Target, branches: Sequence[tuple[Sequence[str], Target]]
+) -> str:
+    """A launcher that picks what to run by the folder it is started in.
+
+    Pixi starts an overridden backend in its own working directory, the workspace it builds,
+    so each branch names the workspace roots (`folders`, as absolute paths) that get its target,
+    nearest first: the first branch whose folder is the current directory or one above it wins,
+    and `default` serves everywhere else. The table is written into the launcher itself, so its
+    bytes change whenever what it runs changes for any workspace: Pixi caches a backend's
+    metadata under a hash of the override executable's contents. cmd.exe launchers run
+    `default` only (per-workspace dispatch is POSIX for now).
+    """
     if shell not in ("sh", "cmd"):
         raise ValueError(f"launchers are written for 'sh' or 'cmd', not {shell!r}")
-    for name in (*env_set, *env_unset):
+    for target in (default, *(t for _, t in branches)):
+        _check_target(shell, target)
+    if shell == "cmd":
+        return _cmd_launcher(
+            default.executable, default.env_set, default.env_unset, default.path_prepend
+        )
+    lines = ["#!/bin/sh", f"# {_HEADER}"]
+    if branches:
+        lines.append('case "${PWD-}/" in')
+        for folders, target in branches:
+            patterns = " | ".join(f"{quote('sh', f.rstrip('/') or '/')}/*" for f in folders)
+            body = _sh_run(target)
+            lines += [f"    {patterns})", *(f"        {line}" for line in body), "        ;;"]
+        lines.append("esac")
+    lines += _sh_run(default)
+    return "\n".join([*lines, ""])
+
+
+def _check_target(shell: str, target: Target) -> None:
+    for name in (*target.env_set, *target.env_unset):
         if name.upper() == "PATH":
             raise ValueError("PATH is changed through path_prepend, not set or unset")
         if (
@@ -278,18 +324,20 @@ def launcher_script(
         ):
             raise ValueError(f"not an environment variable name a shell can set: {name!r}")
     separator = ";" if shell == "cmd" else ":"
-    for entry in path_prepend:
+    for entry in target.path_prepend:
         if separator in entry:
             raise ValueError(f"a PATH entry cannot hold {separator!r}: {entry!r}")
-    if shell == "cmd":
-        return _cmd_launcher(executable, env_set, env_unset, path_prepend)
-    lines = ["#!/bin/sh", f"# {_HEADER}"]
-    lines += [f"export {name}={quote('sh', value)}" for name, value in env_set.items()]
-    lines += [f"unset {name}" for name in env_unset]
-    if path_prepend:
-        lines.append(f'export PATH={quote("sh", ":".join(path_prepend))}"${{PATH:+:$PATH}}"')
-    lines.append(f'exec {quote("sh", executable)} "$@"')
-    return "\n".join([*lines, ""])
+
+
+def _sh_run(target: Target) -> list[str]:
+    """Apply a target's activation, then `exec` it with every argument."""
+    lines = [f"export {name}={quote('sh', value)}" for name, value in target.env_set.items()]
+    lines += [f"unset {name}" for name in target.env_unset]
+    if target.path_prepend:
+        joined = quote("sh", ":".join(target.path_prepend))
+        lines.append(f'export PATH={joined}"${{PATH:+:$PATH}}"')
+    lines.append(f'exec {quote("sh", target.executable)} "$@"')
+    return lines
 
 
 def _cmd_launcher(

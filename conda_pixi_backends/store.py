@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -91,6 +91,9 @@ class EnvRecord:
     created: str
     last_used: str
     manifests: list[str] = field(default_factory=list)
+    #: The roots of the workspaces that asked for it, each with the time it last did: the
+    #: launcher of its name serves each workspace the environment it asked for last.
+    workspaces: dict[str, str] = field(default_factory=dict)
 
     @property
     def env_name(self) -> str:
@@ -113,14 +116,50 @@ class EnvRecord:
 
 
 def read_record(path: Path) -> EnvRecord | None:
-    """The metadata at `path` if it describes a complete environment, else None."""
+    """The metadata at `path` if it describes a complete environment of the store it lies in,
+    else None.
+
+    The recorded prefix is trusted only where the layout puts it: beside the metadata,
+    `envs/<env_name>` or `envs/<env_name>.<n>` (symlinks resolved). Metadata copied from another
+    store (`cp -a`), or edited to point elsewhere, describes no environment here, so nothing
+    is ever run or deleted through it.
+    """
     try:
         record = EnvRecord.from_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if path.name != f"{record.env_name}.json" or not in_layout(path.parent, record):
         return None
     if not Path(record.prefix, "conda-meta").is_dir():
         return None
     return record
+
+
+def in_layout(envs: Path, record: EnvRecord) -> bool:
+    """Whether `record`'s prefix is one the layout of `envs` allows for its environment:
+    `<envs>/<env_name>` or `<envs>/<env_name>.<n>`."""
+    prefix = Path(record.prefix)
+    generation = prefix.name.removeprefix(f"{record.env_name}.")
+    if prefix.name != record.env_name and (generation == prefix.name or not generation.isdigit()):
+        return False
+    return os.path.realpath(prefix.parent) == os.path.realpath(envs)
+
+
+def why_incomplete(path: Path) -> str:
+    """Why the metadata at `path` describes no complete environment, for messages."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "it has no metadata (being installed, or an install did not finish)"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"its metadata {path} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        record = EnvRecord.from_json(text)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return f"its metadata {path} is corrupt (not the JSON this tool writes)"
+    if path.name != f"{record.env_name}.json" or not in_layout(path.parent, record):
+        return f"its metadata {path} names a prefix outside this store's layout ({record.prefix})"
+    return f"its prefix {record.prefix} has no conda-meta"
 
 
 def metadata_of(record: EnvRecord) -> Path:
@@ -160,11 +199,36 @@ class Store:
                 f"store {self.root}: cannot write ({exc.strerror}); choose another with --root "
                 "or CONDA_PIXI_BACKENDS_ROOT"
             ) from None
-        layout = json.loads(marker.read_text()).get("layout")
+        try:
+            data = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise OperationError(
+                f"store {self.root}: {marker} is corrupt ({getattr(exc, 'strerror', None) or exc}); "
+                f"if this is a store, rewrite it: echo '{{\"layout\": {LAYOUT}}}' > {marker}"
+            ) from None
+        layout = data.get("layout") if isinstance(data, dict) else None
         if layout != LAYOUT:
             raise UserInputError(
-                f"store {self.root}: layout {layout} is not {LAYOUT}; use another --root"
+                f"store {self.root}: {marker} says layout {layout!r}, not {LAYOUT}; use another "
+                "--root"
             )
+
+    def discard_skeleton(self, env_names: Sequence[str]) -> None:
+        """Undo `ensure` after a failed first command in a new store: the folders it made
+        while they are empty, the locks of `env_names`, then `store.json`. The package cache
+        and repodata cache keep what was downloaded, as conda's do. A folder another process
+        has put something in since is left, and then so is `store.json`."""
+        with contextlib.suppress(OSError):  # best effort: the failure itself is what matters
+            for env_name in env_names:
+                (self.locks / f"{env_name}.lock").unlink(missing_ok=True)
+            (self.locks / "exposure.lock").unlink(missing_ok=True)
+        for folder in (self.envs, self.bin, self.activate, self.locks):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if not any(f.exists() for f in (self.envs, self.bin, self.activate, self.locks)):
+            with contextlib.suppress(OSError):
+                (self.root / "store.json").unlink(missing_ok=True)
+                self.exposed_file.unlink(missing_ok=True)
 
     @contextmanager
     def lock(self, name: str, timeout: float = -1) -> Iterator[None]:
@@ -236,7 +300,9 @@ class Store:
     def write_record(self, record: EnvRecord) -> None:
         atomic_write(self.metadata_path(record.env_name), record.to_json())
 
-    def touch(self, record: EnvRecord, manifests: list[str]) -> EnvRecord:
+    def touch(
+        self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str] = ()
+    ) -> EnvRecord:
         """Note a use of the environment `record` (read while planning) describes; returns its
         current metadata.
 
@@ -256,6 +322,7 @@ class Store:
                 if (current.prefix, current.created) == (record.prefix, record.created):
                     current.last_used = now()
                     current.manifests = sorted({*current.manifests, *manifests})
+                    current.workspaces.update(dict.fromkeys(workspaces, current.last_used))
                     self.write_record(current)
                 return current
         except (Timeout, OSError):
@@ -267,13 +334,34 @@ class Store:
         launcher started before an update may still use it; `sweep_retired` removes it)."""
         meta = self.metadata_path(env_name)
         try:
-            prefix: Path | None = Path(EnvRecord.from_json(meta.read_text(encoding="utf-8")).prefix)
-        except (OSError, ValueError, TypeError, KeyError):
-            prefix = None
+            record: EnvRecord | None = EnvRecord.from_json(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            record = None
+        prefix = Path(record.prefix) if record and in_layout(self.envs, record) else None
         meta.unlink(missing_ok=True)
         for path in {prefix, self.envs / env_name}:
             if path is not None and not self.retired_marker(path).exists():
-                shutil.rmtree(path, ignore_errors=True)
+                self.remove_tree(path)
+
+    def owns(self, path: Path) -> bool:
+        """Whether `path` lies inside this store's root, symlinks resolved: the only places
+        the store ever deletes."""
+        root = os.path.realpath(self.root)
+        return os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep)
+
+    def remove_tree(self, path: Path) -> bool:
+        """Delete a folder (or file) of this store. Anything outside the root is left alone
+        with a warning, whatever a file claimed; returns whether it was deleted."""
+        if not self.owns(path):
+            import sys
+
+            print(f"warning: {path} is outside the store {self.root}; left alone", file=sys.stderr)
+            return False
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        return True
 
     def new_prefix(self, env_name: str) -> Path:
         """A prefix no environment uses, live or retired: `envs/<env_name>`, else the first free
@@ -319,7 +407,7 @@ class Store:
                 continue
             if age < grace:
                 continue
-            shutil.rmtree(prefix, ignore_errors=True)
+            self.remove_tree(prefix)
             marker.unlink(missing_ok=True)
             removed.append(prefix)
         return removed

@@ -53,6 +53,9 @@ def env(tmp_path: Path, root: Path, channel: Path) -> dict[str, str]:
         CONDA_PIXI_BACKENDS_CHANNELS=channel.as_uri(),
         CONDA_PIXI_BACKENDS_SYSTEM_CONFIG="",
         CONDA_PIXI_BACKENDS_CONFIG=str(tmp_path / "no-user-config.yml"),
+        # Pixi's own configuration is a settings layer: keep the developer's out of the tests.
+        PIXI_HOME=str(tmp_path / "pixi-home"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
     )
     return clean
 

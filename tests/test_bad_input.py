@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from conda_pixi_backends import overrides
 from conda_pixi_backends import settings as layered
 from conda_pixi_backends.cli import one_line
+from conda_pixi_backends.discovery import discover
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.manifests import read_declarations
 from conda_pixi_backends.model import Declaration, normalize_channel
 from conda_pixi_backends.overrides import OVERRIDE, OVERRIDE_ALL
 
@@ -344,7 +344,8 @@ CASES = [
         "{dir}/ws/a",
         names=("{dir}/ws/pixi.toml", "workspace.channels[1].channel", "'a b'"),
         files={
-            "ws/pixi.toml": '[workspace]\nchannels = ["{channel}", { channel = "a b" }]\n',
+            "ws/pixi.toml": '[workspace]\npreview = ["pixi-build"]\n'
+            'channels = ["{channel}", { channel = "a b" }]\n',
             "ws/a/pixi.toml": PKG + BACKEND_LINE,
         },
     ),
@@ -370,7 +371,8 @@ CASES = [
         names=("{dir}/ws/a/pixi.toml",),
         files={
             "ws/pixi.toml": '[workspace]\nname = "w"\nchannels = ["{channel}"]\n'
-            'platforms = ["linux-64"]\n',
+            'platforms = ["linux-64"]\npreview = ["pixi-build"]\n'
+            '[dependencies]\na = { path = "a" }\n',
             "ws/a/pixi.toml": "[package\n",
         },
     ),
@@ -679,7 +681,7 @@ def test_manifest_reader(text: str, name: str, parent: str | None) -> None:
             )
         path.write_bytes(text.encode("utf-8", "surrogatepass"))
         try:
-            found = read_declarations([path])
+            found = discover([path]).declarations
         except UserInputError as exc:
             assert exc.exit_code == 2
             assert folder in str(exc), f"the message names no manifest: {exc}"

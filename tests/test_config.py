@@ -56,7 +56,8 @@ def test_show_sources_json(cli: Run, layered: dict[str, str], admin: Path, tmp_p
     assert set(shown) == {"settings", "files", "user_config", "system_config"}
     settings = shown["settings"]
     assert list(settings) == [
-        "root", "channels", "platform", "constraints", "channel_alias", "backends", "mirrors",
+        "root", "channels", "platform", "constraints", "default_channels", "channel_alias",
+        "backends", "mirrors",
         "offline", "user_root",
     ]  # fmt: skip
     for entry in settings.values():

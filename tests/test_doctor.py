@@ -145,10 +145,12 @@ def test_broken_backends(cli: Run, bad_channel: Path, tmp_path: Path) -> None:
 
 def test_api_version_against_the_configured_constraint(cli: Run, bad_channel: Path) -> None:
     channels = {"CONDA_PIXI_BACKENDS_CHANNELS": bad_channel.as_uri()}
-    # Installed without the constraint: the solver would refuse it for this backend.
-    proc = cli("install", "pixi-build-api8", "pixi-build-noapi", extra_env=channels)
+    # Installed without the constraint (by default `constraints` holds it, and the install
+    # refuses both; test_api_guard.py shows how).
+    unconstrained = {**channels, "CONDA_PIXI_BACKENDS_CONSTRAINTS": ""}
+    proc = cli("install", "pixi-build-api8", "pixi-build-noapi", extra_env=unconstrained)
     assert proc.returncode == 0, proc.stderr
-    result = doctor(cli, code=1, **channels)  # exposed only; no constraint configured
+    result = doctor(cli, code=1, **unconstrained)  # exposed only; no constraint configured
     assert of(result, "pixi-build-api8")["api-version"]["detail"] == (
         "pixi-build-api-version 8 (no constraint configured)"
     )

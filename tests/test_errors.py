@@ -87,7 +87,7 @@ def test_manifest_without_build_section(
     folder = tmp_path / "nobuild"
     folder.mkdir()
     (folder / "pixi.toml").write_text(
-        '[workspace]\nname = "x"\nchannels = []\n\n[package]\nname = "x"\n'
+        '[workspace]\nname = "x"\nchannels = []\npreview = ["pixi-build"]\n\n[package]\nname = "x"\n'
     )
     line = one_line_error(cli("install", cwd=folder), 2)
     assert "package.build" in line

@@ -225,8 +225,11 @@ def nasty_workspace(tmp_path_factory: pytest.TempPathFactory, channel: Path) -> 
     channel_name = f"chan {NASTY} %41 #frag ?q=1"
     shutil.copytree(channel, workspace / channel_name)
     (workspace / "pixi.toml").write_text(
-        "[workspace]\nname = 'w'\nplatforms = ['linux-64']\n"
-        f"channels = [{json.dumps('./' + channel_name, ensure_ascii=False)}]\n",
+        "[workspace]\nname = 'w'\nplatforms = ['linux-64']\npreview = ['pixi-build']\n"
+        f"channels = [{json.dumps('./' + channel_name, ensure_ascii=False)}]\n"
+        "[dependencies]\n"
+        f"p = {{ path = {json.dumps('pkg ' + NASTY, ensure_ascii=False)} }}\n"
+        f"q = {{ path = {json.dumps('py ' + NASTY, ensure_ascii=False)} }}\n",
         encoding="utf-8",
     )
     package = workspace / f"pkg {NASTY}"

@@ -43,7 +43,8 @@ def test_manifest_found_upward_from_a_package_folder(cli: Run, workspace: Path) 
     nested = workspace / "greeter" / "src"
     nested.mkdir()
     result = as_json(cli("install", "--dry-run", "--json", cwd=nested))
-    assert [b["name"] for b in result["backends"]] == [BACKEND], "the nearest manifest: greeter's"
+    # As Pixi: upward past the package's own manifest to its workspace, and all it reaches.
+    assert [b["name"] for b in result["backends"]] == [BACKEND, "pixi-build-demo-cmake"]
 
 
 def test_second_install_is_a_no_op_without_py_rattler(
@@ -134,7 +135,16 @@ def test_constraints_setting_reaches_the_solver(cli: Run, channel: Path) -> None
         extra_env={"CONDA_PIXI_BACKENDS_CONSTRAINTS": "pixi-build-api-version >=8"},
     )
     assert bad.returncode == 1
-    assert "cannot solve" in bad.stderr and "Traceback" not in bad.stderr
+    # Solvable without it: the error says which API the backend speaks instead.
+    assert bad.stderr == (
+        f"conda-pixi-backend: error: {BACKEND} (from command line) speaks Pixi build API 7 "
+        "(pixi-build-api-version 7), but setting 'constraints' asks for "
+        f"pixi-build-api-version >=8: its channels have no {BACKEND} version that speaks it; "
+        "use a channel with a newer one\n"
+    )
+    other = cli("install", *spec, extra_env={"CONDA_PIXI_BACKENDS_CONSTRAINTS": "demo-runtime >=2"})
+    assert other.returncode == 1
+    assert "cannot solve" in other.stderr and "Traceback" not in other.stderr
 
 
 def test_concurrent_installs_of_one_request(

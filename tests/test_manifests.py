@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conda_pixi_backends.discovery import discover, find_manifest
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.hooks import hookimpl, plugin_manager
-from conda_pixi_backends.manifests import find_manifest, read_declarations
 from conda_pixi_backends.model import Declaration
 
 PBB = "https://prefix.dev/pixi-build-backends"
@@ -24,6 +24,10 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def read_declarations(paths: list[Path]) -> list[Declaration]:
+    return discover(paths).declarations
 
 
 def read_one(path: Path) -> Declaration:
@@ -56,6 +60,7 @@ def test_inline_backend(tmp_path: Path) -> None:
         spec="pixi-build-python 0.8.*",
         source=str(manifest),
         base=tmp_path,
+        workspace=tmp_path,
     )
 
 
@@ -97,7 +102,7 @@ def test_toml_1_1_multiline_inline_table(tmp_path: Path) -> None:
 def test_channels_from_backend_win(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        f'[workspace]\nchannels = ["ws"]\n[package.build]\nchannels = ["build"]\n'
+        f'[workspace]\npreview = ["pixi-build"]\nchannels = ["ws"]\n[package.build]\nchannels = ["build"]\n'
         f'[package.build.backend]\nname = "pixi-build-python"\nchannels = ["{PBB}", "./local"]\n',
     )
     declaration = read_one(manifest)
@@ -108,7 +113,7 @@ def test_channels_from_backend_win(tmp_path: Path) -> None:
 def test_channels_from_build_section_win_over_workspace(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        '[workspace]\nchannels = ["ws"]\n'
+        '[workspace]\npreview = ["pixi-build"]\nchannels = ["ws"]\n'
         f'[package.build]\nbackend = {{ name = "pixi-build-python" }}\nchannels = ["{CF}"]\n',
     )
     assert read_one(manifest).channels == (CF,)
@@ -117,7 +122,7 @@ def test_channels_from_build_section_win_over_workspace(tmp_path: Path) -> None:
 def test_channels_from_workspace(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        '[workspace]\nchannels = ["conda-forge", { channel = "first", priority = 5 }]\n'
+        '[workspace]\npreview = ["pixi-build"]\nchannels = ["conda-forge", { channel = "first", priority = 5 }]\n'
         '[package.build]\nbackend = { name = "pixi-build-python" }\n',
     )
     assert read_one(manifest).channels == ("first", "conda-forge")
@@ -126,14 +131,16 @@ def test_channels_from_workspace(tmp_path: Path) -> None:
 def test_channels_from_legacy_project_table(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        '[project]\nchannels = ["conda-forge"]\n'
+        '[project]\npreview = ["pixi-build"]\nchannels = ["conda-forge"]\n'
         '[package.build]\nbackend = { name = "pixi-build-python" }\n',
     )
     assert read_one(manifest).channels == ("conda-forge",)
 
 
 def test_channels_from_parent_workspace_resolve_against_its_folder(tmp_path: Path) -> None:
-    write(tmp_path / "pixi.toml", '[workspace]\nchannels = ["./channel"]\n')
+    write(
+        tmp_path / "pixi.toml", '[workspace]\npreview = ["pixi-build"]\nchannels = ["./channel"]\n'
+    )
     member = write(
         tmp_path / "pkgs" / "a" / "pixi.toml",
         '[package]\nname = "a"\n[package.build]\nbackend = { name = "pixi-build-python" }\n',
@@ -180,7 +187,7 @@ def test_backend_additional_dependencies_win(tmp_path: Path) -> None:
 def test_workspace_version_from_same_file(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        '[workspace]\nchannels = []\n[workspace.dependencies]\npixi-build-python = "0.8.*"\n'
+        '[workspace]\npreview = ["pixi-build"]\nchannels = []\n[workspace.dependencies]\npixi-build-python = "0.8.*"\n'
         'uv = { version = ">=0.5" }\n'
         '[package.build]\nbackend = { name = "pixi-build-python", workspace = true }\n'
         "additional-dependencies = { uv = { workspace = true } }\n",
@@ -193,7 +200,7 @@ def test_workspace_version_from_same_file(tmp_path: Path) -> None:
 def test_workspace_version_from_parent_workspace(tmp_path: Path) -> None:
     write(
         tmp_path / "pyproject.toml",
-        "[tool.pixi.workspace]\n"
+        '[tool.pixi.workspace]\npreview = ["pixi-build"]\n'
         '[tool.pixi.workspace.dependencies]\npixi-build-cmake = { version = "0.3.*" }\n',
     )
     member = write(
@@ -205,7 +212,9 @@ def test_workspace_version_from_parent_workspace(tmp_path: Path) -> None:
 
 
 def test_workspace_entry_missing(tmp_path: Path) -> None:
-    workspace = write(tmp_path / "pixi.toml", "[workspace]\n[workspace.dependencies]\n")
+    workspace = write(
+        tmp_path / "pixi.toml", '[workspace]\npreview = ["pixi-build"]\n[workspace.dependencies]\n'
+    )
     member = write(
         tmp_path / "a" / "pixi.toml",
         '[package]\n[package.build]\nbackend = { name = "pixi-build-cmake", workspace = true }\n',
@@ -225,17 +234,22 @@ def test_workspace_true_without_workspace(tmp_path: Path) -> None:
 def test_workspace_true_and_version_exclude_each_other(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pixi.toml",
-        '[workspace]\n[workspace.dependencies]\nb = "1"\n[package.build]\n'
+        '[workspace]\npreview = ["pixi-build"]\n[workspace.dependencies]\nb = "1"\n[package.build]\n'
         'backend = { name = "b", version = "1", workspace = true }\n',
     )
-    fails(manifest, "package.build.backend", "exclude each other")
+    fails(manifest, "package.build.backend", "'version' is mutually exclusive with 'workspace'")
 
 
 # --- workspaces with several packages ---------------------------------------------------------
 
 
-def test_workspace_members(tmp_path: Path) -> None:
-    workspace = write(tmp_path / "pixi.toml", f'[workspace]\nchannels = ["{CF}"]\n')
+def test_workspace_members_reached_by_path_dependencies(tmp_path: Path) -> None:
+    """Only what the workspace reaches is planned: no walk through folders, as Pixi builds."""
+    workspace = write(
+        tmp_path / "pixi.toml",
+        f'[workspace]\npreview = ["pixi-build"]\nchannels = ["{CF}"]\n'
+        '[dependencies]\na = { path = "a" }\nb = { path = "./b" }\nc = { path = "nested/c" }\n',
+    )
     python = (
         '[package]\n[package.build]\nbackend = { name = "pixi-build-python", version = "0.8.*" }\n'
     )
@@ -246,9 +260,7 @@ def test_workspace_members(tmp_path: Path) -> None:
         '[project]\nname = "c"\n'
         '[tool.pixi.package.build]\nbackend = { name = "pixi-build-rust" }\n',
     )
-    write(tmp_path / "d" / "pixi.toml", '[package]\nname = "no build section"\n')
-    for hidden in (".hidden", ".pixi", "node_modules", "build", "target"):
-        write(tmp_path / hidden / "pixi.toml", '[package.build]\nbackend = { name = "never" }\n')
+    write(tmp_path / "unreached" / "pixi.toml", '[package.build]\nbackend = { name = "never" }\n')
 
     found = read_declarations([workspace])
     # a and b differ only by source: both are kept; the same manifest given twice is not.
@@ -271,9 +283,9 @@ def test_identical_declarations_are_deduplicated(tmp_path: Path) -> None:
 
 
 def test_workspace_without_packages(tmp_path: Path) -> None:
-    manifest = write(tmp_path / "pixi.toml", "[workspace]\n")
+    manifest = write(tmp_path / "pixi.toml", '[workspace]\npreview = ["pixi-build"]\n')
     write(tmp_path / "a" / "pixi.toml", '[package]\nname = "a"\n')
-    fails(manifest, "[package.build]", "nothing names a build backend")
+    fails(manifest, "no [package.build] section and no source dependencies")
 
 
 # --- pyproject.toml -------------------------------------------------------------------------
@@ -282,8 +294,8 @@ def test_workspace_without_packages(tmp_path: Path) -> None:
 def test_pyproject_forms(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pyproject.toml",
-        '[project]\nname = "x"\n'
-        '[tool.pixi.workspace]\nchannels = ["conda-forge"]\n'
+        '[project]\npreview = ["pixi-build"]\nname = "x"\n'
+        '[tool.pixi.workspace]\npreview = ["pixi-build"]\nchannels = ["conda-forge"]\n'
         '[tool.pixi.workspace.dependencies]\npixi-build-python = "0.8.*"\n'
         "[tool.pixi.package.build]\n"
         'backend = { name = "pixi-build-python", workspace = true, channels = ["a"] }\n'
@@ -296,6 +308,7 @@ def test_pyproject_forms(tmp_path: Path) -> None:
         additional_dependencies=("uv 0.5.*",),
         source=str(manifest),
         base=tmp_path,
+        workspace=tmp_path,
     )
     assert read_one(tmp_path) == read_one(manifest)
 
@@ -303,43 +316,52 @@ def test_pyproject_forms(tmp_path: Path) -> None:
 def test_pyproject_channels_from_workspace(tmp_path: Path) -> None:
     manifest = write(
         tmp_path / "pyproject.toml",
-        '[tool.pixi.project]\nchannels = ["conda-forge"]\n'
+        '[tool.pixi.project]\npreview = ["pixi-build"]\nchannels = ["conda-forge"]\n'
         '[tool.pixi.package.build.backend]\nname = "pixi-build-python"\n',
     )
     assert read_one(manifest).channels == ("conda-forge",)
 
 
 def test_pyproject_without_pixi_table(tmp_path: Path) -> None:
-    manifest = write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
+    manifest = write(
+        tmp_path / "pyproject.toml", '[project]\npreview = ["pixi-build"]\nname = "x"\n'
+    )
     fails(manifest, "[tool.pixi]")
     fails(tmp_path, "pixi.toml")  # a folder with nothing for Pixi
 
 
 def test_pyproject_without_build_section(tmp_path: Path) -> None:
     manifest = write(tmp_path / "pyproject.toml", '[tool.pixi.package]\nname = "x"\n')
-    fails(manifest, "[tool.pixi.package.build]", "nothing names a build backend")
+    fails(manifest, "[tool.pixi.package.build]", "missing")
 
 
 # --- find_manifest ------------------------------------------------------------------------
 
 
 def test_find_manifest_searches_upward(tmp_path: Path) -> None:
-    manifest = write(tmp_path / "pixi.toml", "[workspace]\n")
+    manifest = write(tmp_path / "pixi.toml", '[workspace]\npreview = ["pixi-build"]\n')
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
-    write(tmp_path / "a" / "pyproject.toml", '[project]\nname = "not pixi"\n')
+    write(
+        tmp_path / "a" / "pyproject.toml",
+        '[project]\npreview = ["pixi-build"]\nname = "not pixi"\n',
+    )
     assert find_manifest(deep) == manifest
 
 
 def test_find_manifest_prefers_pixi_toml(tmp_path: Path) -> None:
-    pyproject = write(tmp_path / "pyproject.toml", "[tool.pixi.workspace]\n")
+    pyproject = write(
+        tmp_path / "pyproject.toml", '[tool.pixi.workspace]\npreview = ["pixi-build"]\n'
+    )
     assert find_manifest(tmp_path) == pyproject
-    pixi = write(tmp_path / "pixi.toml", "[workspace]\n")
+    pixi = write(tmp_path / "pixi.toml", '[workspace]\npreview = ["pixi-build"]\n')
     assert find_manifest(tmp_path) == pixi
 
 
 def test_find_manifest_takes_pyproject_with_pixi_table(tmp_path: Path) -> None:
-    pyproject = write(tmp_path / "pyproject.toml", "[tool.pixi.workspace]\n")
+    pyproject = write(
+        tmp_path / "pyproject.toml", '[tool.pixi.workspace]\npreview = ["pixi-build"]\n'
+    )
     assert find_manifest(tmp_path / "sub") == pyproject
 
 
@@ -347,7 +369,8 @@ def test_find_manifest_finds_nothing(tmp_path: Path) -> None:
     with pytest.raises(UserInputError) as info:
         find_manifest(tmp_path)
     assert str(info.value) == (
-        f"no pixi.toml or pyproject.toml with [tool.pixi] in {tmp_path} or any parent folder"
+        f"no pixi.toml, pyproject.toml with [tool.pixi] or mojoproject.toml in {tmp_path} or any "
+        "parent folder"
     )
     assert info.value.exit_code == 2
 
@@ -363,13 +386,13 @@ BAD = [
     ('[package.build]\nbackend = { name = "c::x" }\n', "package.build.backend.name", "c::x"),
     ('[package.build]\nbackend = { name = "x", version = 1 }\n', "backend.version", "string"),
     ('[package.build]\nbackend = { name = "x", workspace = 1 }\n', "backend.workspace", "bool"),
-    ('[package.build]\nbackend = { name = "x", path = "." }\n', "backend.path", "channels"),
+    ('[package.build]\nbackend = { name = "x", path = "." }\n', "backend.path", "source dep"),
     ('[package.build]\nbackend = { name = "x", channels = [] }\n', "backend.channels", "no"),
     ('[package.build]\nbackend = { name = "x" }\nchannels = [1]\n', "channels[0]", "string"),
     ('[package.build]\nbackend = { name = "x" }\nchannels = "c"\n', "build.channels", "array"),
     ("[package]\nbuild = 3\n", "package.build", "table"),
     ("package = 3\n", "package", "table"),
-    ("[package]\n", "[package.build]", "nothing names a build backend"),
+    ("[package]\n", "[package.build]", "missing"),
     (
         '[package.build]\nbackend = { name = "x" }\nadditional-dependencies = { uv = 1 }\n',
         "package.build.additional-dependencies.uv",
@@ -381,12 +404,12 @@ BAD = [
         "package name",
     ),
     (
-        '[workspace]\nchannels = [{ priority = 1 }]\n[package.build]\nbackend = { name = "x" }\n',
+        '[workspace]\npreview = ["pixi-build"]\nchannels = [{ priority = 1 }]\n[package.build]\nbackend = { name = "x" }\n',
         "workspace.channels[0].channel",
-        "string",
+        "missing",
     ),
     (
-        "[workspace]\ndependencies = 1\n"
+        '[workspace]\npreview = ["pixi-build"]\ndependencies = 1\n'
         '[package.build]\nbackend = { name = "x", workspace = true }\n',
         "workspace.dependencies",
         "table",
@@ -415,7 +438,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_not_a_manifest(tmp_path: Path) -> None:
-    fails(write(tmp_path / "recipe.yaml", "x: 1\n"), "not a Pixi manifest")
+    fails(write(tmp_path / "notes.txt", "x: 1\n"), "not a supported manifest")
 
 
 def test_not_utf8(tmp_path: Path) -> None:
@@ -445,27 +468,46 @@ def test_invalid_toml_names_line_and_column(tmp_path: Path) -> None:
 def test_plugin_manager_has_the_built_in_readers() -> None:
     pm = plugin_manager()
     assert pm is plugin_manager()
-    names = {impl.function.__name__ for impl in pm.hook.cpb_read_manifest.get_hookimpls()}
-    assert {"read_pixi_toml", "read_pyproject_toml"} <= names
+    names = [impl.function.__name__ for impl in pm.hook.cpb_discover_source.get_hookimpls()]
+    # pluggy calls the last one first: Pixi manifests, then recipes, then ROS packages.
+    assert names[-3:] == ["discover_ros_package", "discover_recipe", "discover_pixi_manifest"]
 
 
 def test_a_plugin_reader_takes_its_own_kind(tmp_path: Path) -> None:
-    recipe = write(tmp_path / "recipe.yaml", "backend: pixi-build-rattler-build\n")
+    """A site's own kind of source: a `BUILD.site` file naming its backend."""
+    from conda_pixi_backends.discovery import DiscoveryContext, SourcePackage
 
-    class RecipeReader:
+    source = write(tmp_path / "BUILD.site", "pixi-build-site 1.*\n")
+
+    class SiteReader:
         @hookimpl
-        def cpb_read_manifest(self, path: Path) -> list[Declaration] | None:
-            if path.name != "recipe.yaml":
+        def cpb_discover_source(
+            self, path: Path, context: DiscoveryContext
+        ) -> SourcePackage | None:
+            if path.name != "BUILD.site":
                 return None
-            return [Declaration("pixi-build-rattler-build", "pixi-build-rattler-build")]
+            name, version = path.read_text().split()
+            backend = Declaration(name, f"{name} {version}", source=str(path))
+            return SourcePackage(path, backend)
 
-    plugin = RecipeReader()
+    workspace = write(
+        tmp_path / "ws" / "pixi.toml",
+        '[workspace]\npreview = ["pixi-build"]\nchannels = ["conda-forge"]\n'
+        '[dependencies]\nsite = { path = "../BUILD.site" }\n',
+    )
+    plugin = SiteReader()
     plugin_manager().register(plugin)
     try:
-        assert [d.name for d in read_declarations([recipe])] == ["pixi-build-rattler-build"]
+        (found,) = read_declarations([workspace])
+        assert (found.name, found.spec, found.source) == (
+            "pixi-build-site",
+            "pixi-build-site 1.*",
+            str(source),
+        )
+        assert found.workspace == tmp_path / "ws"
     finally:
         plugin_manager().unregister(plugin)
-    fails(recipe, "not a Pixi manifest")
+    fails(source, "not a supported manifest")
 
 
 # --- property: nothing but UserInputError escapes ---------------------------------------------

@@ -89,8 +89,8 @@ def test_spec_from_parts() -> None:
     ("channel", "url"),
     [
         ("https://prefix.dev/conda-forge/", "https://prefix.dev/conda-forge"),
-        ("conda-forge", "https://prefix.dev/conda-forge"),
-        ("conda-forge/label/dev", "https://prefix.dev/conda-forge/label/dev"),
+        ("conda-forge", "https://conda.anaconda.org/conda-forge"),
+        ("conda-forge/label/dev", "https://conda.anaconda.org/conda-forge/label/dev"),
         ("./local", "file:///work/ws/local"),
         ("../up/chan", "file:///work/up/chan"),
         ("/abs/with space", "file:///abs/with%20space"),

@@ -10,6 +10,7 @@ import pytest
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.settings import (
     DEFAULT_CHANNELS,
+    PIXI_API_CONSTRAINT,
     SYSTEM_CONFIG_VAR,
     USER_CONFIG_VAR,
     load,
@@ -39,7 +40,7 @@ def files(tmp_path: Path) -> dict[str, str]:
 def test_defaults_without_any_file(tmp_path: Path) -> None:
     loaded = load(environ={SYSTEM_CONFIG_VAR: "", USER_CONFIG_VAR: str(tmp_path / "none.yml")})
     assert loaded.settings.channels == DEFAULT_CHANNELS
-    assert loaded.settings.constraints == []
+    assert loaded.settings.constraints == [PIXI_API_CONSTRAINT]  # the API Pixi 0.77 speaks
     assert set(loaded.origins.values()) == {"default"}
 
 

@@ -73,7 +73,21 @@ def test_read_only_shared_store_with_a_user_fallback(cli: Run, root: Path, tmp_p
         again = as_json(cli("install", BACKEND, CMAKE, "--json", extra_env=user))
         assert {b["status"] for b in again["backends"]} == {"already-installed"}
         listed = as_json(cli("list", "--json", extra_env=user))
-        assert [e["name"] for e in listed["environments"]] == [CMAKE], "list shows the user's store"
+        # The user's own environments, then the shared ones the user's launchers serve.
+        assert [(e["name"], e["shared"]) for e in listed["environments"]] == [
+            (CMAKE, None),
+            (BACKEND, str(root)),
+        ]
+        assert listed["environments"][1]["read_only"] is True
+        plain = cli("list", extra_env=user).stdout
+        assert f"from the shared store {root} (read-only: its admin's)" in plain
+        doctor = cli("doctor", "--json", extra_env=user)
+        checks = json.loads(doctor.stdout)["checks"]
+        assert not [c for c in checks if c["status"] == "fail"], checks
+        refused = cli("remove", BACKEND, extra_env=user)
+        assert refused.returncode == 1
+        assert f"is in the shared store {root}, which you cannot change" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
     assert snapshot(root) == before
 
 

@@ -86,6 +86,7 @@ def test_list_fields_sizes_overrides_and_incomplete(
         "status": "incomplete",
         "path": str(root / "envs" / f"{CMAKE}-0123456789ab"),
         "metadata": None,
+        "reason": "it has no metadata (being installed, or an install did not finish)",
     }
     new_py = found[f"{BACKEND}-{ws[BACKEND]['key']}"]
     old_py = found[f"{BACKEND}-{old['key']}"]

@@ -30,7 +30,9 @@ def test_sync_installs_the_configured_backends(
     assert set(backends) == {CMAKE, BACKEND}
     assert {b["status"] for b in backends.values()} == {"installed"}
     cmake = backends[CMAKE]
-    assert cmake["spec"] == f"{CMAKE} 0.1.*" and cmake["manifests"] == [], "from the config"
+    # -m names the member's workspace, whose engine asks for what the config asks: one request.
+    assert cmake["spec"] == f"{CMAKE} 0.1.*"
+    assert cmake["manifests"] == [str(workspace / "engine" / "pixi.toml")]
     assert backends[BACKEND]["manifests"] == [str(workspace / "greeter" / "pixi.toml")]
     assert set(cmake) == set(as_json(cli("install", CMAKE, "--dry-run", "--json"))["backends"][0])
     negotiate(cmake["executables"][0], env={"PATH": "/usr/bin:/bin"})
@@ -72,13 +74,16 @@ def test_prune_removes_what_nothing_asks_for(
     assert (root / "bin" / BACKEND).is_file()
 
     before = snapshot(root)
-    dry = as_json(cli("sync", "--prune", "--dry-run", "--json"))
+    # Used just now: kept unless asked explicitly.
+    kept = as_json(cli("sync", "--prune", "--dry-run", "--json"))
+    assert kept["pruned"] == [] and [k["key"] for k in kept["kept"]] == [extra["key"]]
+    dry = as_json(cli("sync", "--prune", "--older-than", "0", "--dry-run", "--json"))
     assert [(p["name"], p["key"], p["status"]) for p in dry["pruned"]] == [
         (BACKEND, extra["key"], "would-prune")
     ], "another platform's environment is not this sync's to prune"
     assert snapshot(root) == before
 
-    result = as_json(cli("sync", "--prune", "--json"))
+    result = as_json(cli("sync", "--prune", "--older-than", "0", "--json"))
     assert [(p["name"], p["status"], p["version"]) for p in result["pruned"]] == [
         (BACKEND, "pruned", "0.1.0")
     ]

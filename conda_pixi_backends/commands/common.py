@@ -3,15 +3,71 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conda_pixi_backends.model import Declaration
+    from conda_pixi_backends.discovery import Discovery, DiscoveryContext
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import Store
 
 SHELL_CHOICES = ("bash", "zsh", "fish", "xonsh", "powershell", "cmd")
+#: The longest span a flag may give, 100 years: in days and in seconds.
+MAX_DAYS = 36500
+MAX_SECONDS = MAX_DAYS * 86400
+_UNIT_SECONDS = {"seconds": 1, "days": 86400}
+
+
+class Number:
+    """The argparse `type` of every numeric flag (made by `number`): a number of `unit`
+    ("seconds" or "days") from `minimum` (above it, with `exclusive`) to `maximum`."""
+
+    def __init__(self, unit: str, minimum: float, maximum: float, exclusive: bool) -> None:
+        self.unit, self.minimum, self.maximum, self.exclusive = unit, minimum, maximum, exclusive
+        self.__name__ = f"number of {unit}"  # argparse's name for the type
+
+    def __call__(self, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isnan(value):
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+        given = text.strip()
+        if value < self.minimum or (self.exclusive and value == self.minimum):
+            least = "more than" if self.exclusive else "at least"
+            raise argparse.ArgumentTypeError(
+                f"must be {least} {_plain(self.minimum)} {self.unit}, not {given}"
+            )
+        if value > self.maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be at most {_plain(self.maximum)} {self.unit} (that is {self.span()}), "
+                f"not {given}"
+            )
+        return value + 0.0  # -0 is 0
+
+    def span(self) -> str:
+        """The maximum in years, or days: `100 years`, `1 day`."""
+        seconds = self.maximum * _UNIT_SECONDS[self.unit]
+        if seconds >= 365 * 86400:
+            return f"{_plain(seconds / (365 * 86400))} years"
+        days = seconds / 86400
+        return f"{_plain(days)} day{'' if days == 1 else 's'}"
+
+
+def number(unit: str, minimum: float, maximum: float, *, exclusive: bool = False) -> Number:
+    """The argparse `type` of a numeric flag; see `Number`. NaN, infinities and anything out of
+    range are the flag's error, one line with exit 2 (argparse puts `argument --FLAG: ` first):
+    `not a number: 'x'`, `must be at least 0 days, not -1`, `must be at most 36500 days (that
+    is 100 years), not 1e9`. A flag's value must never reach the code as NaN (every comparison
+    false: a grace period that keeps nothing) or overflow a datetime."""
+    return Number(unit, minimum, maximum, exclusive)
+
+
+def _plain(value: float) -> str:
+    """3153600000, not 3.1536e+09; 0.5 as 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -29,40 +85,112 @@ def add_manifest_flag(
     )
 
 
+def add_removal_flags(parser: argparse.ArgumentParser) -> None:
+    """`--dry-run` and `--yes`, which every command that deletes takes."""
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would be done; change nothing"
+    )
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal"
+    )
+
+
+def would_ask(args: argparse.Namespace) -> bool:
+    """Whether a destructive command asks first: on a terminal, unless `--yes`, `--json` or
+    `--dry-run` (scripts, with no terminal, are not asked)."""
+    import sys
+
+    if args.yes or args.dry_run or getattr(args, "json", False):
+        return False
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm(args: argparse.Namespace, lines: list[str], freed: str) -> bool:
+    """Ask, when `would_ask`, whether to remove what `lines` show."""
+    return not would_ask(args) or ask(lines, freed)
+
+
+def ask(lines: list[str], freed: str) -> bool:
+    """Show what will be removed and how much it frees, and ask, as conda does."""
+    import sys
+
+    if not lines:
+        return True
+    for line in lines:
+        print(f"  {line}")
+    print(f"This frees {freed}.")
+    # Not input(): it writes the prompt to stderr once readline is in play.
+    print("Proceed ([y]/n)? ", end="", flush=True)
+    answer = sys.stdin.readline()
+    if answer and answer.strip().lower() in ("", "y", "yes"):
+        return True
+    print("Nothing removed.")
+    return False
+
+
 def settings(args: argparse.Namespace, **flags: Any) -> Settings:
-    """Effective settings, with this command's flags on top."""
+    """Effective settings, with this command's flags on top; for a command that reads
+    manifests, the workspace's own Pixi configuration counts too."""
     from conda_pixi_backends import settings as layered
 
     given = {"root": getattr(args, "root", None), "platform": getattr(args, "platform", None)}
-    return layered.load({**given, **flags}).settings
+    workspace = workspace_root(args.manifest) if hasattr(args, "manifest") else None
+    return layered.load({**given, **flags}, workspace=workspace).settings
+
+
+def workspace_root(manifests: list[Path]) -> Path | None:
+    """The root of the workspace of the first manifest given, or of the current folder; None
+    when there is none (or it cannot be read: discovery says why, later)."""
+    from conda_pixi_backends import discovery
+    from conda_pixi_backends.errors import UserInputError
+
+    start = Path(manifests[0]).absolute() if manifests else Path.cwd()
+    try:
+        found = discovery.find_workspace(start if start.is_dir() else start.parent)
+    except UserInputError:
+        return None
+    return found.path.parent if found is not None else None
+
+
+def discovery_context(cfg: Settings) -> DiscoveryContext:
+    from conda_pixi_backends.discovery import DiscoveryContext
+
+    return DiscoveryContext(default_channels=tuple(cfg.default_channels))
 
 
 def store(args: argparse.Namespace) -> Store:
+    return stores(args)[0]
 
+
+def stores(args: argparse.Namespace) -> tuple[Store, Store | None]:
+    """The store to work in, and the read-only shared store it draws on, if any."""
     from conda_pixi_backends.plan import stores_for
 
-    return stores_for(settings(args))[0]
+    return stores_for(settings(args))
 
 
-def declarations(specs: list[str], manifests: list[Path]) -> list[Declaration]:
-    """SPECs, then the manifests; with neither, the manifest found from here upward."""
+def declarations(specs: list[str], manifests: list[Path], cfg: Settings) -> Discovery:
+    """SPECs, then what the manifests' workspaces need; with neither, the workspace of the
+    manifest found from here upward."""
+    from conda_pixi_backends import discovery
     from conda_pixi_backends.model import Declaration, normalize_spec
 
-    found = []
+    found = discovery.Discovery()
     for text in specs:
         name, spec = normalize_spec(text, "SPEC")
-        found.append(Declaration(name=name, spec=spec))
-    if manifests or not found:
-        from conda_pixi_backends import manifests as readers
-
-        paths = list(manifests) or [readers.find_manifest(Path.cwd())]
-        found.extend(readers.read_declarations(paths))
+        found.declarations.append(Declaration(name=name, spec=spec))
+    if manifests or not found.declarations:
+        paths = list(manifests) or [discovery.find_manifest(Path.cwd())]
+        discovered = discovery.discover(paths, discovery_context(cfg))
+        found.declarations += discovered.declarations
+        found.unresolved += discovered.unresolved
     return found
 
 
 def executable(store: Store, name: str) -> str:
     """The one path Pixi would run for a backend: its override (unless that is our own
-    launcher, set by our activation), else its launcher. OperationError when neither exists."""
+    launcher, set by our activation), resolved as Pixi runs it (a bare word on PATH, a relative
+    path from the current folder), else its launcher. OperationError when neither exists."""
     from conda_pixi_backends import exposure, overrides, plan
     from conda_pixi_backends.errors import OperationError
 
@@ -70,9 +198,7 @@ def executable(store: Store, name: str) -> str:
     if override is not None and not plan.own_launcher(store, override):
         resolved = override.resolve()
         if resolved is None:
-            raise OperationError(
-                f"{name}: {override.variable} sends it to PATH, and PATH has no {name}"
-            )
+            raise OperationError(f"{name}: {override.missing()}")
         return resolved
     record = exposure.live_exposure(store, store.exposed()).get(name)
     launcher = exposure.launcher_path(store, name)

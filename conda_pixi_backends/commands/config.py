@@ -7,8 +7,10 @@ Also the `.condarc` side: `condarc_settings()` declares our keys to conda (the p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -29,6 +31,7 @@ _CONDARC_HELP = {
     "channel_alias": "conda-pixi-backends: the URL a bare channel name is joined to.",
     "backends": "conda-pixi-backends: MatchSpecs of the backends to provision.",
     "mirrors": "conda-pixi-backends: channel URL to a list of mirror URLs.",
+    "default_channels": "conda-pixi-backends: channels for recipes outside any workspace.",
     "offline": "conda-pixi-backends: install from caches only.",
     "user_root": "conda-pixi-backends: a writable store beside a read-only shared root.",
 }
@@ -46,6 +49,7 @@ def condarc_settings() -> Iterator[Any]:
     parameters = {
         "root": text(),
         "channels": SequenceParameter(text()),
+        "default_channels": SequenceParameter(text()),
         "platform": text(),
         # MatchSpecs hold commas: a CONDA_PLUGINS_* variable separates them with ';'
         "constraints": SequenceParameter(text(), string_delimiter=";"),
@@ -140,7 +144,9 @@ def show(args: argparse.Namespace) -> int:
     if unknown:
         raise UserInputError(f"KEY: unknown key '{unknown[0]}' (known: {', '.join(layered.KEYS)})")
     env = dict(os.environ)
-    loaded = layered.load({"root": args.root}, environ=env)
+    from conda_pixi_backends.commands.common import workspace_root
+
+    loaded = layered.load({"root": args.root}, environ=env, workspace=workspace_root([]))
     values = {key: _jsonable(getattr(loaded.settings, key)) for key in keys}
     if not args.sources:
         if args.json:
@@ -206,7 +212,6 @@ def _rank(path: Path, places: list[Path]) -> tuple[int, int, str] | None:
 
 
 def edit(args: argparse.Namespace) -> int:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     from conda_pixi_backends import settings as layered
@@ -238,7 +243,7 @@ def edit(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        value = YAML(typ="safe").load(args.value)
+        value = layered.load_yaml(args.value, f"config set {key}: VALUE", typ="safe")
     except YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserInputError(f"config set {key}: VALUE is not valid YAML: {problem}") from None
@@ -279,7 +284,7 @@ def _refuse_final(
     below: list[ConfigFile] = []
     for admin in layered.system_config_paths(env):
         admin = admin.absolute()
-        if not admin.is_file() or admin == path:
+        if not layered.config_file_present(admin) or admin == path:
             continue
         admin_rank = _rank(admin, places)
         if rank is None or (admin_rank is not None and admin_rank < rank):
@@ -301,66 +306,131 @@ _UNSET = _Unset()
 def _write(path: Path, key: str, value: Any) -> bool:
     """Set (or, with _UNSET, remove) `key` in a YAML file, leaving every other byte as it was.
 
-    The entry's lines are found with ruamel.yaml and replaced in the text; should the result
-    not read back as intended (an unusual layout), the whole file is dumped round-trip instead.
+    The entry's lines are found with ruamel.yaml and replaced in the text, in the file's line
+    ends (CRLF stays CRLF) and after its BOM; should the result not read back as intended (an
+    unusual layout), the whole file is dumped round-trip instead. A symlink (or a chain of
+    them) is followed: the file it points to is edited, the link left as it is. A FIFO, a
+    device, a folder, a huge file are refused unread, as `settings` refuses them.
     Returns whether anything changed.
     """
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
     from conda_pixi_backends import settings as layered
-    from conda_pixi_backends.errors import OperationError, UserInputError
+    from conda_pixi_backends.errors import UserInputError
 
+    existed = layered.config_file_present(path)  # a FIFO, a device, a loop: refused here
+    raw = layered.read_config_bytes(path) if existed else b""
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"{path}: cannot read: {exc}") from None
-    yaml = YAML(typ="rt")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserInputError(f"{path}: not UTF-8 text") from None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom) :]
+    first_end = re.search(r"\r\n|\r|\n", text)
+    newline = first_end.group() if first_end else "\n"
     try:
-        data = yaml.load(text)
-    except YAMLError as exc:
+        data = layered.load_yaml(text, path)  # nested aliases that expand too far: refused
+    except UserInputError:
+        raise
+    except Exception as exc:  # YAMLError; a constructor's (`!!float x`); RecursionError
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise UserInputError(f"{where}: invalid YAML; fix it before editing") from None
     if data is not None and not isinstance(data, dict):
         raise UserInputError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
-    present = [k for k in (data or {}) if layered.normal_key(k) == key]
-    if value is _UNSET and not present:
+    expected = _as_plain(data or {})  # every key, a merge key's (`<<: *defaults`) too
+    if value is _UNSET and key not in expected:
         return False
-    expected = _as_plain(data or {})
     if value is _UNSET:
         expected.pop(key)
     else:
         expected[key] = value
+    # the file's own entries of `key`: what a merge key brings in has no line of its own
+    present = [k for k in _own_keys(data) if layered.normal_key(k) == key]
 
-    new = _splice(text, data, key, present, value)
-    try:
-        reread = yaml.load(new) if new is not None else None
-        ok = new is not None and _as_plain(reread or {}) == expected
-    except (YAMLError, AttributeError):
-        ok = False
-    if not ok:  # fall back to ruamel's own round trip
-        data = data if data is not None else yaml.map()
-        for k in present[1:]:
+    new = _splice(text, data, key, present, value, newline)
+    if not _reads_as(new, expected, path):  # fall back to ruamel's own round trip
+        data = data if data is not None else YAML(typ="rt").map()
+        matching = [k for k in data if layered.normal_key(k) == key]
+        for k in matching if value is _UNSET else present[1:]:
             del data[k]
-        if value is _UNSET:
-            del data[present[0]]
-        else:
+        if value is not _UNSET:
             data[present[0] if present else key] = value
         out = StringIO()
-        yaml.dump(data, out)
-        new = out.getvalue()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:  # a temporary file renamed over the old one: a reader never sees half a file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(new, encoding="utf-8")
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OperationError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        YAML(typ="rt").dump(data, out)
+        new = re.sub(r"\r\n|\r|\n", newline, out.getvalue())  # in the file's line ends
+        if not _reads_as(new, expected, path):  # e.g. unset what a merge key brings in
+            raise UserInputError(
+                f"{path}: cannot {'unset' if value is _UNSET else 'set'} {key} here without "
+                "changing other settings (a merge key '<<' or an unusual layout); edit it by hand"
+            )
+    _replace(path, (bom + new).encode("utf-8"))
     return True
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Write `content` to the file `path` names (through symlinks: the link stays), atomically:
+    a temporary file in the target's folder renamed over it, with the target's permission bits
+    (and owner, where allowed), so a reader never sees half a file."""
+    import stat
+    import tempfile
+
+    from conda_pixi_backends.errors import OperationError
+
+    target = Path(os.path.realpath(path))  # a link to nothing: the file it names is created
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise OperationError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        if info is not None:
+            os.chmod(tmp, stat.S_IMODE(info.st_mode))
+            owner = (info.st_uid, info.st_gid)
+            if hasattr(os, "getuid") and owner != (os.getuid(), os.getgid()):
+                with contextlib.suppress(OSError):  # root editing another's file keeps its owner
+                    os.chown(tmp, info.st_uid, info.st_gid)
+        else:  # mkstemp's 0600: a new file gets the usual mode instead
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise OperationError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _reads_as(text: str | None, expected: dict[str, Any], path: Path) -> bool:
+    """Whether `text` loads as the settings `expected`."""
+
+    from conda_pixi_backends import settings as layered
+
+    if text is None:
+        return False
+    try:
+        data = layered.load_yaml(text, path)
+        return isinstance(data, (dict, type(None))) and _as_plain(data or {}) == expected
+    except Exception:  # YAMLError, UserInputError, a constructor's, RecursionError
+        return False
+
+
+def _own_keys(data: Any) -> list[Any]:
+    """The keys of a loaded mapping that are written in it, not brought in by a merge key."""
+    if data is None:
+        return []
+    if hasattr(data, "non_merged_items"):
+        return [k for k, _ in data.non_merged_items()]
+    return list(data)
 
 
 def _as_plain(data: Any) -> dict[str, Any]:
@@ -369,11 +439,16 @@ def _as_plain(data: Any) -> dict[str, Any]:
     return {layered.normal_key(k): layered.plain_value(v) for k, v in data.items()}
 
 
-def _splice(text: str, data: Any, key: str, present: list[Any], value: Any) -> str | None:
+def _splice(
+    text: str, data: Any, key: str, present: list[Any], value: Any, newline: str = "\n"
+) -> str | None:
     """The text with the entries `present` replaced by `key: value` (or removed), or the entry
-    added after the last one; None when the file's layout is not a plain block mapping."""
+    added after the last one, in `newline` line ends; None when the file's layout is not a plain
+    block mapping."""
+    if value is _UNSET and not present:
+        return None
     lines = text.splitlines(keepends=True)
-    keys = list(data or {})
+    keys = _own_keys(data)
     if keys and (data.fa.flow_style() or any(data.lc.key(k)[1] != 0 for k in keys)):
         return None
     starts = [data.lc.key(k)[0] for k in keys]
@@ -383,10 +458,13 @@ def _splice(text: str, data: Any, key: str, present: list[Any], value: Any) -> s
         end = starts[i] + 1
         for n in range(starts[i] + 1, limit):  # the value's lines: not trailing comments
             stripped = lines[n].strip()
+            if re.match(r"""(<<|"<<"|'<<')[ \t]*:""", lines[n]):
+                break  # a merge key: an entry with no line in `data`
             if stripped and not stripped.startswith("#") and stripped != "...":
                 end = n + 1
         spans[k] = (starts[i], end)
     entry = "" if value is _UNSET else _render(present[0] if present else key, value)
+    entry = entry.replace("\n", newline)
     for k in reversed(present[1:]):  # a key written twice ('channel-alias', 'channel_alias')
         del lines[spans[k][0] : spans[k][1]]
     if present:
@@ -394,8 +472,8 @@ def _splice(text: str, data: Any, key: str, present: list[Any], value: Any) -> s
         lines[start:end] = [entry]
     else:
         at = spans[keys[-1]][1] if keys else len(lines)
-        if at and not lines[at - 1].endswith("\n"):
-            lines[at - 1] += "\n"
+        if at and not lines[at - 1].endswith(("\n", "\r")):
+            lines[at - 1] += newline
         lines.insert(at, entry)
     return "".join(lines)
 

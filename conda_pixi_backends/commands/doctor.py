@@ -6,15 +6,14 @@ For each backend that the manifest, the `backends` setting or the store's exposu
 resolves (an override, or the environment of that exact request), its environment is complete,
 its executable is there, it answers `negotiateCapabilities` in time, its `pixi-build-api-version`
 satisfies the configured constraint, and this shell hands it to Pixi. Besides: the override
-variables, dangling override entries, the store's activation scripts and, with --prefix, the
-scripts `activate-in` wrote into a conda environment.
+variables, dangling override entries, the store's activation scripts, the version of the `pixi`
+on PATH and, with --prefix, the scripts `activate-in` wrote into a conda environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shlex
@@ -35,6 +34,9 @@ if TYPE_CHECKING:
 OK, WARN, FAIL = "ok", "warn", "fail"
 API_PACKAGE = "pixi-build-api-version"
 DEFAULT_TIMEOUT = 10.0
+#: The one Pixi release whose build API the design notes record (read from its source): Pixi
+#: 0.77 speaks API 7 (`pixi-build-api-version >=7,<8`). Other releases are only reported.
+PIXI_KNOWN = ("0.77", "7")
 #: What rewrites the store's launchers and activation scripts from its metadata.
 FIX_COMMAND = "conda pixi-backend doctor --fix"
 HOOK_COMMAND = 'eval "$(conda pixi-backend shell-hook)"'
@@ -76,8 +78,8 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "Check every backend the manifest (found from here upward, or --manifest), the "
             "'backends' setting or the store's exposure names: it resolves, its environment is "
             "complete, it starts and answers negotiateCapabilities, its pixi-build-api-version "
-            "fits the configured constraint. Also checks the override variables and the "
-            "activation scripts. Exit 1 when a check fails."
+            "fits the configured constraint. Also checks the override variables, the "
+            "activation scripts and the version of pixi on PATH. Exit 1 when a check fails."
         ),
     )
     common.add_manifest_flag(
@@ -85,8 +87,9 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "a pixi.toml, pyproject.toml or folder (repeatable; default: found from here upward)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-        help=f"seconds a backend has to answer (default: {DEFAULT_TIMEOUT:g})",
+        "--timeout", type=common.number("seconds", 0, 86400, exclusive=True),
+        default=DEFAULT_TIMEOUT, metavar="S",
+        help=f"seconds a backend has to answer, at most a day (default: {DEFAULT_TIMEOUT:g})",
     )  # fmt: skip
     parser.add_argument(
         "-p", "--prefix", type=Path, metavar="PREFIX",
@@ -101,25 +104,21 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.plan import stores_for
 
-    if not (args.timeout > 0 and math.isfinite(args.timeout)):
-        raise UserInputError(
-            f"--timeout: expected a positive number of seconds, not {args.timeout}"
-        )
     cfg = common.settings(args)
     prefix = args.prefix.expanduser().absolute() if args.prefix else None
-    findings = collect(cfg, args.manifest, args.timeout, prefix=prefix)
+    facts: dict[str, Any] = {}
+    findings = collect(cfg, args.manifest, args.timeout, prefix=prefix, facts=facts)
     fixed: list[str] = []
     if args.fix:
         fixed = repair(stores_for(cfg)[0], findings, prefix)
         if fixed:
-            findings = collect(cfg, args.manifest, args.timeout, prefix=prefix)
+            findings = collect(cfg, args.manifest, args.timeout, prefix=prefix, facts=facts)
     failed = any(f.status == FAIL for f in findings)
     if args.json:
         data = {"root": str(cfg.root), "ok": not failed, "summary": summary(findings)}
-        data.update(fixed=fixed, checks=[f.to_json() for f in findings])
+        data.update(fixed=fixed, checks=[f.to_json() for f in findings], **facts)
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -139,8 +138,11 @@ def collect(
     environ: Mapping[str, str] | None = None,
     prefix: Path | None = None,
     cwd: Path | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> list[Finding]:
-    """Every check, in report order: the general ones, then one group per backend."""
+    """Every check, in report order: the general ones, then one group per backend. `facts`
+    receives what `--json` adds beside the checks: `pixi` (its path and version, or None) and
+    `api` (the configured API constraints, each exposed backend's pixi-build-api-version)."""
     from conda_pixi_backends import plan
     from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.plan import stores_for
@@ -158,9 +160,21 @@ def collect(
             Finding("config", FAIL, str(exc), "correct the 'backends' setting where it is set")
         )
     requests = plan.requests_for(declarations, cfg)
+    for conflict in plan.conflicts(requests):
+        fix = f"pin one version of {conflict.name} in every package of {conflict.workspace}"
+        findings.append(Finding("workspace", FAIL, conflict.describe(), fix, conflict.name))
     overrides, found_override = _override_variable(env)
     findings.append(found_override)
     findings.append(_activation_scripts(store, exposed))
+    pixi = _pixi_version(env)
+    if pixi is not None:
+        findings.append(_pixi_finding(cfg, *pixi))
+    if facts is not None:
+        facts["pixi"] = {"path": pixi[0], "version": pixi[1]} if pixi is not None else None
+        facts["api"] = {
+            "constraints": _api_wanted(cfg),
+            "backends": {name: _api_of(_served(store, where)) for name, where in exposed.items()},
+        }
     if prefix is not None:
         findings.append(_conda_env(store, prefix))
     probes: list[Probe] = []
@@ -190,11 +204,11 @@ def _store_finding(store: Store, exposed: dict[str, str]) -> Finding:
 def _declarations(manifests: list[Path], cwd: Path) -> tuple[list[Declaration], list[Finding]]:
     """What the manifests ask for. A manifest named with --manifest must read (exit 2 if not,
     as with `install`); one merely found from here upward only earns a warning."""
-    from conda_pixi_backends import manifests as readers
+    from conda_pixi_backends import discovery as readers
     from conda_pixi_backends.errors import UserInputError
 
     if manifests:
-        found = readers.read_declarations(manifests)
+        found = readers.discover(manifests).declarations
         shown = ", ".join(str(m) for m in manifests)
         return found, [Finding("manifest", OK, f"{shown}: {len(found)} backend declaration(s)")]
     try:
@@ -203,7 +217,7 @@ def _declarations(manifests: list[Path], cwd: Path) -> tuple[list[Declaration], 
         detail = f"none in {cwd} or its parents; checking the configured and exposed backends"
         return [], [Finding("manifest", OK, detail)]
     try:
-        found = readers.read_declarations([path])
+        found = readers.discover([path]).declarations
     except UserInputError as exc:
         return [], [
             Finding("manifest", WARN, str(exc), "correct the manifest, or name one with -m PATH")
@@ -349,7 +363,12 @@ def _backend(
     from conda_pixi_backends.settings import current_platform
 
     served_name = exposed.get(name)
-    served = store.record(served_name) if served_name else None
+    served = _served(store, served_name)
+    others = exposure.candidates(store).get(name, []) if served is not None else []
+    if served is not None and request is not None and request.workspaces:
+        # The launcher runs, in the workspace that asks, what that workspace asked for last.
+        served = exposure.serving(served, others, request.workspaces[0])
+        served_name = served.env_name
     key = request.key if request else (served.key if served else None)
     out: list[Finding] = []
 
@@ -370,8 +389,11 @@ def _backend(
             else:
                 add("resolves", FAIL, f"not installed for {request.platform}", install)
             return out
-        if exact is not None and served_name == exact.env_name:
-            add("resolves", OK, f"installed for this request: {exact.prefix}")
+        if exact is not None and (served_name == exact.env_name or _same_env(served, exact)):
+            where = (
+                f"; the launcher serves it in {request.workspaces[0]}" if request.workspaces else ""
+            )
+            add("resolves", OK, f"installed for this request: {exact.prefix}{where}")
         elif exact is not None:
             runs = served_name or "nothing"
             add(
@@ -417,7 +439,8 @@ def _backend(
         return out
     if served is not None and served.executable:
         current = launcher.read_text(encoding="utf-8", errors="replace")
-        if current != exposure.launcher_text(served):
+        default = _served(store, exposed.get(name))
+        if default is not None and current != exposure.launcher_text(default, others):
             add(
                 "executable", WARN, f"{launcher}: differs from what its metadata gives", FIX_COMMAND
             )
@@ -426,7 +449,7 @@ def _backend(
     probes.append((add("responds", FAIL, "not probed"), str(launcher), reinstall))
     if served is not None:
         out.append(_api_version(cfg, served, install, name, key))
-    if override is not None and Path(override.path or "") == launcher:
+    if override is not None and _same_file(override.resolve(env), launcher):
         add("active", OK, f"{override.variable} hands Pixi this launcher in this shell")
     else:
         detail = "this shell does not hand it to Pixi (Pixi would install its own)"
@@ -434,19 +457,27 @@ def _backend(
     return out
 
 
-def _why(store: Store, env_name: str) -> str:
-    """Why `store.record` finds no complete environment of that name."""
-    from conda_pixi_backends.store import EnvRecord
+def _served(store: Store, where: str | None) -> EnvRecord | None:
+    """The complete environment an exposure entry names, read as the launchers are written
+    (`exposure.live_exposure`): an environment of this store, or the absolute metadata path of
+    one elsewhere (a read-only shared store, or this store's root spelled another way)."""
+    from conda_pixi_backends.store import read_record
 
-    try:
-        text = store.metadata_path(env_name).read_text(encoding="utf-8")
-    except OSError:
-        return "it has no metadata (an install did not finish)"
-    try:
-        record = EnvRecord.from_json(text)
-    except (ValueError, TypeError, KeyError):
-        return "its metadata is unreadable"
-    return f"{record.prefix} has no conda-meta"
+    if not where:
+        return None
+    return read_record(Path(where)) if Path(where).is_absolute() else store.record(where)
+
+
+def _same_env(a: EnvRecord | None, b: EnvRecord) -> bool:
+    return a is not None and os.path.realpath(a.prefix) == os.path.realpath(b.prefix)
+
+
+def _why(store: Store, env_name: str) -> str:
+    """Why `_served` finds no complete environment of that name (or metadata path)."""
+    from conda_pixi_backends.store import why_incomplete
+
+    path = Path(env_name) if Path(env_name).is_absolute() else store.metadata_path(env_name)
+    return why_incomplete(path)
 
 
 def _overridden(
@@ -458,8 +489,8 @@ def _overridden(
     undo = f"unset {OVERRIDE_ALL}" if everything else _without(env, name)
     exe = override.resolve(env)
     if exe is None:
-        fix = f"put {name} on PATH, or: {undo}"
-        add("resolves", FAIL, f"{override.variable} sends it to PATH, and PATH has no {name}", fix)
+        fix = f"put {override.on_path()} on PATH, or: {undo}"
+        add("resolves", FAIL, override.missing(), fix)
         return
     add("resolves", OK, f"overridden by {override.variable}: {exe}")
     if not os.path.isfile(exe) or not os.access(exe, os.X_OK):
@@ -480,7 +511,7 @@ def _api_version(
     def finding(status: str, detail: str, fix: str | None = None) -> Finding:
         return Finding("api-version", status, detail, fix, name, key)
 
-    wanted = [c for c in cfg.constraints if _spec_name(c) == API_PACKAGE]
+    wanted = _api_wanted(cfg)
     package = record.package(API_PACKAGE)
     if package is None:
         detail = f"the environment has no {API_PACKAGE}: Pixi cannot know which protocol it speaks"
@@ -505,8 +536,70 @@ def _api_version(
         )
         if not spec.matches(candidate):
             detail = f"{API_PACKAGE} {version} does not satisfy the configured constraint '{text}'"
-            return finding(FAIL, detail, install)
+            return finding(
+                FAIL, detail, f"reinstall with a newer version that speaks it: {install}"
+            )
     return finding(OK, f"{API_PACKAGE} {version} satisfies {'; '.join(wanted)}")
+
+
+def _api_wanted(cfg: Settings) -> list[str]:
+    """The configured constraints on pixi-build-api-version (by default Pixi 0.77's range)."""
+    return [c for c in cfg.constraints if _spec_name(c) == API_PACKAGE]
+
+
+def _api_of(record: EnvRecord | None) -> str | None:
+    package = record.package(API_PACKAGE) if record is not None else None
+    return package["version"] if package else None
+
+
+def _same_file(path: str | None, target: Path) -> bool:
+    """`path` names `target`, perhaps through a symlinked or `..`-holding folder."""
+    return path is not None and os.path.realpath(path) == os.path.realpath(target)
+
+
+def _pixi_version(env: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """The `pixi` on PATH and the version `pixi --version` prints (None if it says none), or
+    None when PATH has no pixi."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("pixi", path=env.get("PATH", os.defpath))
+    if exe is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [exe, "--version"], env=dict(env), capture_output=True, text=True, timeout=10,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return exe, None
+    found = re.search(r"\b(\d+\.\d+(?:\.\d+)*)\b", proc.stdout)
+    return exe, found.group(1) if proc.returncode == 0 and found else None
+
+
+def _pixi_finding(cfg: Settings, exe: str, version: str | None) -> Finding:
+    """Which Pixi runs the backends here, and whether the API constraint fits it, for the one
+    release whose API is known (Pixi 0.77: API 7)."""
+    known, api = PIXI_KNOWN
+    if version is None:
+        return Finding("pixi", WARN, f"{exe}: `pixi --version` printed no version", f"check {exe}")
+    note = f"Pixi {known} speaks Pixi build API {api} ({API_PACKAGE} >={api},<{int(api) + 1})"
+    detail = f"pixi {version} ({exe}); {note}"
+    wanted = _api_wanted(cfg)
+    if version.split(".")[:2] != known.split(".") or not wanted:
+        return Finding("pixi", OK, detail)
+    import rattler
+
+    candidate = rattler.PackageRecord(
+        name=API_PACKAGE, version=api, build=rattler.BuildString("0"), build_number=0,
+        subdir="noarch",
+    )  # fmt: skip
+    bad = [c for c in wanted if not rattler.MatchSpec(c).matches(candidate)]
+    if not bad:
+        return Finding("pixi", OK, detail)
+    detail += f", but setting 'constraints' asks for {'; '.join(bad)}"
+    fix = f"set 'constraints' to {API_PACKAGE} >={api},<{int(api) + 1} where it is set"
+    return Finding("pixi", WARN, detail, fix)
 
 
 def _spec_name(text: str) -> str:
@@ -530,8 +623,7 @@ def _override_targets(
         exe = override.resolve(env)
         fix = _without(env, override.name)
         if exe is None:
-            detail = f"{override.variable} sends it to PATH, and PATH has no {override.name}"
-            status = FAIL
+            detail, status = override.missing(), FAIL
         elif not os.path.isfile(exe) or not os.access(exe, os.X_OK):
             what = "not an executable file" if os.path.exists(exe) else "missing"
             detail, status = f"{override.variable} names {exe}: {what}", FAIL

@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends import cleanup
 from conda_pixi_backends.commands import common
 
 if TYPE_CHECKING:
@@ -50,116 +48,12 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
-        "--older-than", type=float, default=30.0, metavar="DAYS",
-        help="keep environments used within this many days (default: 30)",
+        "--older-than", type=common.number("days", 0, common.MAX_DAYS), default=30.0,
+        metavar="DAYS", help="keep environments used within this many days (default: 30)",
     )  # fmt: skip
-    parser.add_argument("--dry-run", action="store_true", help="show what would go; remove nothing")
+    common.add_removal_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
-
-
-class Keepers:
-    """What still asks for environments: manifests (read once each) and the settings."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._manifests: dict[tuple[str, str], set[str] | str] = {}
-        self._config: dict[str, set[str]] = {}
-
-    def _for_platform(self, platform: str) -> Settings:
-        if platform == self.settings.platform:
-            return self.settings
-        return self.settings.model_copy(update={"platform": platform})
-
-    def manifest(self, path: str, platform: str) -> set[str] | str:
-        """The keys a manifest asks for today, for one platform; an error text if unreadable."""
-        from conda_pixi_backends import manifests, plan
-        from conda_pixi_backends.errors import CPBError
-
-        cached = self._manifests.get((path, platform))
-        if cached is None:
-            if not Path(path).is_file():
-                cached = set()
-            else:
-                try:
-                    declarations = manifests.read_declarations([Path(path)])
-                    requests = plan.requests_for(declarations, self._for_platform(platform))
-                    cached = {r.key for r in requests}
-                except CPBError as exc:
-                    cached = str(exc)
-            self._manifests[(path, platform)] = cached
-        return cached
-
-    def config(self, platform: str) -> set[str]:
-        """The keys the `backends` setting asks for on a platform: the mapping's list for it,
-        or the plain list, which serves every platform."""
-        if platform not in self._config:
-            from conda_pixi_backends import plan
-            from conda_pixi_backends.model import Declaration, normalize_spec
-
-            wanted = self.settings.backends
-            specs = wanted.get(platform, []) if isinstance(wanted, dict) else wanted
-            declarations = []
-            for text in specs:
-                name, spec = normalize_spec(text, f"setting 'backends' ({platform})")
-                declarations.append(Declaration(name=name, spec=spec, source="config"))
-            requests = plan.requests_for(declarations, self._for_platform(platform))
-            self._config[platform] = {r.key for r in requests}
-        return self._config[platform]
-
-    def reasons(
-        self, env: str, record: EnvRecord, exposed: dict[str, str], cutoff: datetime
-    ) -> list[dict[str, str]]:
-        """Why an environment stays; empty when nothing keeps it."""
-        platform = str(record.request.get("platform", self.settings.platform))
-        found: list[dict[str, str]] = []
-        if exposed.get(record.name) == env:
-            found.append({"kind": "exposed"})
-        for path in record.manifests:
-            keys = self.manifest(path, platform)
-            if isinstance(keys, str):  # unreadable now: keep rather than guess
-                found.append({"kind": "manifest-unreadable", "path": path, "error": keys})
-            elif record.key in keys:
-                found.append({"kind": "manifest", "path": path})
-        if record.key in self.config(platform):
-            found.append({"kind": "config", "key": "backends"})
-        if used_since(record, cutoff):
-            found.append({"kind": "recent", "last_used": record.last_used})
-        return found
-
-
-def used_since(record: EnvRecord, cutoff: datetime) -> bool:
-    """Used at or after `cutoff`; a time that cannot be read counts as recent (keep)."""
-    try:
-        used = datetime.fromisoformat(record.last_used)
-    except (TypeError, ValueError):
-        return True
-    if used.tzinfo is None:
-        used = used.replace(tzinfo=timezone.utc)
-    return used >= cutoff
-
-
-def retired_grace() -> float:
-    """How long a replaced prefix is kept for launchers still running from it."""
-    from conda_pixi_backends.commands.update import GRACE_PERIOD
-
-    return GRACE_PERIOD
-
-
-def retired_prefixes(store: Store, grace: float) -> list[Path]:
-    """The retired prefixes `store.sweep_retired(grace)` would remove: retired longer than
-    `grace` seconds ago, and named by no metadata."""
-    live = {Path(r.prefix) for r in store.scan()[0].values()}
-    found = []
-    for marker in sorted(store.envs.glob("*.retired")):
-        prefix = marker.with_name(marker.name[: -len(".retired")])
-        try:
-            age = time.time() - marker.stat().st_mtime
-        except OSError:
-            continue
-        if age >= grace and prefix not in live:
-            found.append(prefix)
-    return found
 
 
 def _free(store: Store, prefix: Path, dry_run: bool) -> bool:
@@ -225,20 +119,53 @@ def unused_cache_entries(store: Store, used: set[str]) -> dict[str, list[Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from conda_pixi_backends.commands.list_ import human
+    from conda_pixi_backends.plan import stores_for
+
+    settings = common.settings(args)
+    store = stores_for(settings)[0]
+    if common.would_ask(args):
+        preview = collect(argparse.Namespace(**{**vars(args), "dry_run": True}), settings, store)
+        lines = [f"{row['kind']}: {row.get('env') or row['name']}" for row in preview["removed"]]
+        if not common.ask(lines, human(preview["bytes_freed"])):
+            return 0
+    result = collect(args, settings, store)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    for row in result["removed"]:
+        label = row.get("env") or row["name"]
+        if row["kind"] == "environment":
+            label = f"{row['name']} ({row['key']})"
+        print(f"{verb} {row['kind']}: {label}  {row['path']}")
+    for row in result["kept"]:
+        why = ", ".join(cleanup.reason_text(r) for r in row["reasons"])
+        print(f"kept {row['name']} ({row['key']}): {why}")
+    for row in result["retired"]:
+        print(
+            f"kept retired {row['env']} ({human(row['size'])}) for launchers started before its "
+            f"update, until {row['until']}"
+        )
+    for row in result["skipped"]:
+        print(f"skipped {row['env']}: {row['reason']}")
+    if result["package_cache"]:
+        print(f"package cache: {result['package_cache']}")
+    print(f"{'Would free' if args.dry_run else 'Freed'} {human(result['bytes_freed'])}.")
+    return 0
+
+
+def collect(args: argparse.Namespace, settings: Settings, store: Store) -> dict[str, Any]:
+    """What gc removes (with `args.dry_run`: would remove), keeps and skips, and why."""
     from filelock import FileLock, Timeout
 
     from conda_pixi_backends.commands import remove
-    from conda_pixi_backends.commands.list_ import freed_bytes, human
-    from conda_pixi_backends.errors import OperationError, UserInputError
+    from conda_pixi_backends.commands.list_ import freed_bytes
+    from conda_pixi_backends.errors import OperationError
 
-    if args.older_than < 0:
-        raise UserInputError(f"--older-than: {args.older_than:g} is negative; give days, e.g. 30")
-    settings = common.settings(args)
-    from conda_pixi_backends.plan import stores_for
-
-    store = stores_for(settings)[0]
-    keepers = Keepers(settings)
-    cutoff = datetime.now(timezone.utc) - timedelta(days=args.older_than)
+    keepers = cleanup.Keepers(settings)
+    cutoff = cleanup.recent_cutoff(args.older_than)
     complete, incomplete = store.scan() if store.envs.is_dir() else ({}, [])
     exposed = store.exposed()
     status = "would-remove" if args.dry_run else "removed"
@@ -299,9 +226,9 @@ def run(args: argparse.Namespace) -> int:
     orphans: list[Path] = []
     freed_retired = 0
     if store.envs.is_dir():
-        grace = retired_grace()
+        grace = cleanup.GRACE_PERIOD
         if args.dry_run:
-            retired = retired_prefixes(store, grace)
+            retired = cleanup.retired_prefixes(store, grace)
             for prefix in store.orphans():
                 if _free(store, prefix, dry_run=True):
                     orphans.append(prefix)
@@ -314,14 +241,14 @@ def run(args: argparse.Namespace) -> int:
 
                     if store.bin.is_dir():
                         exposure.refresh(store, store.exposed())
-                    freed_retired = freed_bytes(retired_prefixes(store, grace))
+                    freed_retired = freed_bytes(cleanup.retired_prefixes(store, grace))
                     retired = store.sweep_retired(grace)
                     for prefix in store.orphans():
                         try:
                             with store.lock(remove.lock_name(prefix.name), timeout=0):
                                 if prefix in store.orphans():  # still: no install claimed it
                                     freed_retired += freed_bytes([prefix])
-                                    shutil.rmtree(prefix)
+                                    store.remove_tree(prefix)
                                     orphans.append(prefix)
                         except Timeout:
                             skipped.append({"env": prefix.name, "reason": BUSY})
@@ -352,10 +279,7 @@ def run(args: argparse.Namespace) -> int:
                 if not args.dry_run:
                     freed_cache = freed_bytes(cache_paths)
                     for path in cache_paths:
-                        if path.is_dir() and not path.is_symlink():
-                            shutil.rmtree(path)
-                        else:
-                            path.unlink(missing_ok=True)
+                        store.remove_tree(path)
         except Timeout:
             cache_note = "the package cache is in use by an install; left as it is"
         except OSError as exc:
@@ -370,45 +294,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         freed = freed_envs + freed_retired + freed_cache
 
-    result = {
+    waiting = cleanup.waiting(store) if store.envs.is_dir() else []
+    return {
         "root": str(store.root),
         "dry_run": args.dry_run,
         "older_than_days": args.older_than,
         "removed": removed,
         "kept": kept,
+        "retired": [r.row(freed_bytes([r.prefix])) for r in waiting],
         "skipped": skipped,
         "package_cache": cache_note,
         "bytes_freed": freed,
     }
-    if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return 0
-    verb = "would remove" if args.dry_run else "removed"
-    for row in removed:
-        label = row.get("env") or row["name"]
-        if row["kind"] == "environment":
-            label = f"{row['name']} ({row['key']})"
-        print(f"{verb} {row['kind']}: {label}  {row['path']}")
-    for row in kept:
-        why = ", ".join(_reason_text(r) for r in row["reasons"])
-        print(f"kept {row['name']} ({row['key']}): {why}")
-    for row in skipped:
-        print(f"skipped {row['env']}: {row['reason']}")
-    if cache_note:
-        print(f"package cache: {cache_note}")
-    print(f"{'Would free' if args.dry_run else 'Freed'} {human(freed)}.")
-    return 0
-
-
-def _reason_text(reason: dict[str, str]) -> str:
-    kind = reason["kind"]
-    if kind == "manifest":
-        return f"asked for by {reason['path']}"
-    if kind == "manifest-unreadable":
-        return f"{reason['path']} cannot be read now ({reason['error']})"
-    if kind == "config":
-        return "asked for by the 'backends' setting"
-    if kind == "recent":
-        return f"used {reason['last_used']}"
-    return "exposed"

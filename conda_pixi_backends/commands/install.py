@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from conda_pixi_backends.commands import common
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from conda_pixi_backends.discovery import Unresolved
     from conda_pixi_backends.plan import Entry
     from conda_pixi_backends.store import Store
 
@@ -81,19 +84,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.override_channels and not args.channel:
         raise UserInputError("--override-channels needs at least one --channel")
-    found = overrides.from_environ()
+    overridden = overrides.from_environ()
     cfg = common.settings(args, offline=args.offline)
     store, shared = plan.stores_for(cfg)
-    declarations = common.declarations(args.specs, args.manifest)
-    requests = plan.requests_for(declarations, cfg, args.channel, args.override_channels)
+    found = common.declarations(args.specs, args.manifest, cfg)
+    requests = plan.requests_for(found.declarations, cfg, args.channel, args.override_channels)
     progress = sys.stderr.isatty() and not args.json
     locked = args.locked or args.lock_file is not None
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
     entries = plan.provision(
-        store, requests, found, args.force, args.dry_run, progress,
+        store, requests, overridden, args.force, args.dry_run, progress,
         plan.Fetch.from_settings(cfg), lock_file, shared,
     )  # fmt: skip
-    report(store, entries, args.json)
+    for conflict in plan.conflicts(requests):
+        print(f"warning: {conflict.describe()}; it gets the last one", file=sys.stderr)
+    report(store, entries, args.json, found.unresolved)
     return 0
 
 
@@ -126,13 +131,35 @@ def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
     }
 
 
-def report(store: Store, entries: list[Entry], as_json: bool) -> None:
-    """A line per backend and how to activate them, or one JSON object."""
+def unresolved_json(unresolved: Sequence[Unresolved]) -> list[dict[str, str]]:
+    """Source dependencies Pixi will build with a backend that only fetching them can tell."""
+    return [
+        {"name": u.name, "kind": u.kind, "location": u.location, "declared_in": u.where}
+        for u in unresolved
+    ]
+
+
+def report(
+    store: Store, entries: list[Entry], as_json: bool, unresolved: Sequence[Unresolved] = ()
+) -> None:
+    """A line per backend and how to activate them, or one JSON object. Unresolved source
+    dependencies are warned about on stderr (in JSON: a top-level `unresolved` list)."""
     rows = [entry_json(store, e) for e in entries]
     if as_json:
-        json.dump({"root": str(store.root), "backends": rows}, sys.stdout, indent=2)
+        result = {
+            "root": str(store.root),
+            "backends": rows,
+            "unresolved": unresolved_json(unresolved),
+        }
+        json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
+    for u in unresolved:
+        print(
+            f"warning: {u.where}: {u.name} is built from {u.kind} {u.location}; its backend is "
+            "not known without fetching it: name it inline (package.build.backend) to install it",
+            file=sys.stderr,
+        )
     if not rows:
         print("No backends requested.")
         return

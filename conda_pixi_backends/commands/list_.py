@@ -85,6 +85,7 @@ def env_row(
     exposed: dict[str, str],
     found: Overrides,
     size: dict[str, int],
+    workspaces: list[str],
 ) -> dict[str, Any]:
     """One complete environment, as `list --json` prints it."""
     from conda_pixi_backends import exposure, plan
@@ -112,6 +113,9 @@ def env_row(
         "created": record.created,
         "last_used": record.last_used,
         "manifests": list(record.manifests),
+        "workspaces": workspaces,
+        "shared": None,
+        "read_only": False,
         "override": None
         if override is None
         else {"variable": override.variable, "value": override.path},
@@ -127,11 +131,18 @@ def collect(store: Store) -> dict[str, Any]:
     `totals.environments`; `totals.store` is every distinct file under the root (package
     cache, launchers, metadata and environments, wherever their prefixes are).
     """
-    from conda_pixi_backends import overrides
+    from conda_pixi_backends import exposure, overrides
+    from conda_pixi_backends.store import why_incomplete
 
     found = overrides.from_environ()
     complete, incomplete = store.scan()
     exposed = store.exposed()
+    # Which workspaces each environment serves: the launcher's table, computed the same way.
+    served: dict[str, list[str]] = {}
+    for name in {r.name for r in complete.values()}:
+        same = [r for r in complete.values() if r.name == name and r.executable]
+        for root, chosen in sorted(exposure.workspace_choices(same).items()):
+            served.setdefault(chosen.env_name, []).append(root)
     seen: set[Inode] = set()
     rows: list[dict[str, Any]] = []
     walked: set[Path] = set()
@@ -145,7 +156,13 @@ def collect(store: Store) -> dict[str, Any]:
         walked.add(Path(record.prefix))
         rows.append(
             env_row(
-                store, env_name, record, exposed, found, {"apparent": apparent, "unique": unique}
+                store,
+                env_name,
+                record,
+                exposed,
+                found,
+                {"apparent": apparent, "unique": unique},
+                served.get(env_name, []),
             )
         )
     environments = sum(row["size"]["unique"] for row in rows)
@@ -159,6 +176,7 @@ def collect(store: Store) -> dict[str, Any]:
                 "metadata": str(store.metadata_path(env_name))
                 if store.metadata_path(env_name).exists()
                 else None,
+                "reason": why_incomplete(store.metadata_path(env_name)),
             }
         )
     total = environments
@@ -167,9 +185,13 @@ def collect(store: Store) -> dict[str, Any]:
             if inode not in seen:
                 seen.add(inode)
                 total += size
+    from conda_pixi_backends import cleanup
+
+    waiting = cleanup.waiting(store) if store.envs.is_dir() else []
     return {
         "root": str(store.root),
         "environments": rows,
+        "retired": [r.row(freed_bytes([r.prefix])) for r in waiting],
         "totals": {"environments": environments, "store": total},
     }
 
@@ -209,7 +231,8 @@ def report(listing: dict[str, Any]) -> None:
     for row in complete:
         marks = []
         if row["exposed"]:
-            marks.append(f"exposed: {row['executables'][0] if row['executables'] else 'yes'}")
+            launcher = row["executables"][0] if row["executables"] else "yes"
+            marks.append(f"exposed: {launcher}" + (", elsewhere" if row["workspaces"] else ""))
         if row["override"]:
             marks.append(f"overridden by {row['override']['variable']}")
         size = row["size"]
@@ -218,13 +241,23 @@ def report(listing: dict[str, Any]) -> None:
             f"{human(size['unique']):>9} (of {human(size['apparent'])})  "
             f"used {row['last_used'][:10]}" + (f"  [{'; '.join(marks)}]" if marks else "")
         )
+        if row.get("shared"):
+            print(f"{'':<{width}}  from the shared store {row['shared']} (read-only: its admin's)")
+        for workspace in row["workspaces"]:
+            print(f"{'':<{width}}  serves Pixi in workspace {workspace}")
         for manifest in row["manifests"]:
             print(f"{'':<{width}}  for {manifest}")
     for row in rows:
         if row["status"] == "incomplete":
             print(
-                f"incomplete: {row['path'] or row['metadata']} (being installed, or left by a failed install)"
+                f"incomplete: {row['path'] or row['metadata']}: {row['reason']}; "
+                f"`gc` removes it, or: conda pixi-backend remove {row['env']}"
             )
+    for row in listing.get("retired", []):
+        print(
+            f"retired: {row['path']} ({human(row['size'])}): replaced by an update or a "
+            f"reinstall, kept for launchers started before it until {row['until']}"
+        )
     totals = listing["totals"]
     print(
         f"\n{len(complete)} environment(s): {human(totals['environments'])} on disk, hardlinks "
@@ -232,8 +265,33 @@ def report(listing: dict[str, Any]) -> None:
     )
 
 
+def shared_rows(store: Store, shared: Store) -> list[dict[str, Any]]:
+    """The environments of the read-only shared store that this store's launchers serve."""
+    from conda_pixi_backends import overrides
+    from conda_pixi_backends.store import read_record
+
+    found = overrides.from_environ()
+    exposed = store.exposed()
+    rows = []
+    for name, where in sorted(exposed.items()):
+        record = read_record(Path(where)) if Path(where).is_absolute() else None
+        if record is None:
+            continue
+        size = sum(s for _, s, _ in walk(record.prefix))
+        row = env_row(
+            store, record.env_name, record, {name: record.env_name}, found,
+            {"apparent": size, "unique": 0}, [],
+        )  # fmt: skip
+        row.update(shared=str(shared.root), read_only=True)
+        rows.append(row)
+    return rows
+
+
 def run(args: argparse.Namespace) -> int:
-    listing = collect(common.store(args))
+    store, shared = common.stores(args)
+    listing = collect(store)
+    if shared is not None:
+        listing["environments"] += shared_rows(store, shared)
     if args.json:
         json.dump(listing, sys.stdout, indent=2)
         sys.stdout.write("\n")

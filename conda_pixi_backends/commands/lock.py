@@ -43,12 +43,13 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import manifests, plan
+    from conda_pixi_backends import discovery, plan
     from conda_pixi_backends import settings as layered
     from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.plan import stores_for
 
-    loaded = layered.load({"root": args.root, "offline": args.offline})
+    workspace = common.workspace_root(args.manifest)
+    loaded = layered.load({"root": args.root, "offline": args.offline}, workspace=workspace)
     cfg = loaded.settings
     for platform in args.platforms:
         if platform not in layered.KNOWN_PLATFORMS:
@@ -59,10 +60,11 @@ def run(args: argparse.Namespace) -> int:
     platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
     origin = loaded.origins.get("backends", "backends")
     if args.manifest:
-        declared = manifests.read_declarations(args.manifest)
+        declared = discovery.discover(args.manifest, common.discovery_context(cfg)).declarations
     else:
         try:
-            declared = manifests.read_declarations([manifests.find_manifest(Path.cwd())])
+            found = discovery.find_manifest(Path.cwd())
+            declared = discovery.discover([found], common.discovery_context(cfg)).declarations
         except UserInputError:
             if not any(
                 plan.config_backends(cfg.model_copy(update={"platform": p}), origin)

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("targets", nargs="+", metavar="NAME|KEY")
-    parser.add_argument("--dry-run", action="store_true", help="show what would go; remove nothing")
+    common.add_removal_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -91,9 +90,10 @@ def _matches(arg: str, env: str, record: EnvRecord | None) -> bool:
     return match is not None and arg in (match["name"], match["key"])
 
 
-def select(store: Store, args: list[str]) -> list[Target]:
-    """The environments the arguments name, in store order; an unknown one is bad input."""
-    from conda_pixi_backends.errors import UserInputError
+def select(store: Store, args: list[str], shared: Store | None = None) -> list[Target]:
+    """The environments the arguments name, in store order; an unknown one is bad input, and
+    one of the read-only `shared` store is refused, saying so."""
+    from conda_pixi_backends.errors import OperationError, UserInputError
 
     complete, incomplete = store.scan()
     candidates = [Target(env, Path(r.prefix), r) for env, r in complete.items()]
@@ -102,6 +102,14 @@ def select(store: Store, args: list[str]) -> list[Target]:
     unknown = []
     for arg in args:
         hits = [t for t in candidates if _matches(arg, t.env, t.record)]
+        if not hits and shared is not None:
+            theirs = [e for e, r in shared.scan()[0].items() if _matches(arg, e, r)]
+            if theirs:
+                raise OperationError(
+                    f"{arg}: {', '.join(theirs)} is in the shared store {shared.root}, which "
+                    "you cannot change; nothing removed (ask its admin, or install your own: "
+                    f"conda pixi-backend install --force {arg})"
+                )
         if not hits:
             unknown.append(arg)
         chosen.update((t.env, t) for t in hits)
@@ -133,7 +141,9 @@ def delete(
         with store.lock("exposure"), contextlib.ExitStack() as held:
             exposed = store.exposed()
             if keep is not None:  # an install may have exposed one since the caller looked
-                targets = [t for t in targets if t.env not in exposed.values()]
+                live = exposure.live_exposure(store, exposed)
+                serving = {where for name, where in exposed.items() if name in live}
+                targets = [t for t in targets if t.env not in serving]
             for name in sorted({lock_name(t.env) for t in targets}):
                 held.enter_context(store.lock(name))
             complete, incomplete = store.scan()
@@ -155,7 +165,7 @@ def delete(
             for target in targets:
                 store.metadata_path(target.env).unlink(missing_ok=True)
                 if target.path.is_dir() and not target.path.is_symlink():
-                    shutil.rmtree(target.path)
+                    store.remove_tree(target.path)
     except OSError as exc:
         where = exc.filename or store.root
         raise OperationError(
@@ -166,14 +176,16 @@ def delete(
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.commands.list_ import freed_bytes
+    from conda_pixi_backends.commands.list_ import freed_bytes, human
 
-    store = common.store(args)
-    targets = select(store, args.targets)
+    store, shared = common.stores(args)
+    targets = select(store, args.targets, shared)
     exposed = store.exposed()
-    if args.dry_run:
-        freed = freed_bytes([t.path for t in targets])
-    else:
+    freed = freed_bytes([t.path for t in targets])
+    planned = [f"{t.env}  {t.path}" for t in targets]
+    if not common.confirm(args, planned, human(freed)):
+        return 0
+    if not args.dry_run:
         targets, freed = delete(store, targets)
     status = "would-remove" if args.dry_run else "removed"
     rows = [t.row(store, status, exposed) for t in targets]
@@ -190,8 +202,6 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    from conda_pixi_backends.commands.list_ import human
-
     for row in rows:
         what = f"{row['name']} {row['version']} ({row['key']})" if row["complete"] else row["env"]
         gone = f" and its launcher {row['launcher']}" if row["launcher"] else ""

@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends import cleanup
 from conda_pixi_backends.commands import common, install
 
 if TYPE_CHECKING:
     from conda_pixi_backends.model import Request
+    from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
 
@@ -38,13 +40,19 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "--platform", metavar="P", help="the platform to sync (default: setting 'platform')"
     )
     parser.add_argument(
-        "--prune", action="store_true", help="remove this platform's environments nothing asks for"
+        "--prune",
+        action="store_true",
+        help="remove this platform's environments that neither asks for and nothing else keeps "
+        "(exposed, asked for by a recorded manifest, used within --older-than days)",
     )
+    parser.add_argument(
+        "--older-than", type=common.number("days", 0, common.MAX_DAYS), default=cleanup.RECENT_DAYS,
+        metavar="DAYS", help="with --prune: keep environments used within this many days "
+        "(default: 30; 0 prunes regardless of use)",
+    )  # fmt: skip
     install.add_lock_flags(parser)
     install.add_offline_flag(parser)
-    parser.add_argument(
-        "--dry-run", action="store_true", help="show the plan; solve, download and write nothing"
-    )
+    common.add_removal_flags(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -58,15 +66,18 @@ def unwanted(store: Store, requests: list[Request], platform: str) -> list[EnvRe
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import manifests, overrides, plan
+    from conda_pixi_backends import discovery, overrides, plan
     from conda_pixi_backends import settings as layered
 
-    loaded = layered.load({"root": args.root, "platform": args.platform, "offline": args.offline})
+    flags = {"root": args.root, "platform": args.platform, "offline": args.offline}
+    loaded = layered.load(flags, workspace=common.workspace_root(args.manifest))
     cfg = loaded.settings
     store, shared = plan.stores_for(cfg)
     declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
     if args.manifest:
-        declarations += manifests.read_declarations(args.manifest)
+        declarations += discovery.discover(
+            args.manifest, common.discovery_context(cfg)
+        ).declarations
     requests = plan.requests_for(declarations, cfg)
     locked = args.locked or args.lock_file is not None
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
@@ -77,11 +88,12 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
     pruned: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
     if args.prune:
-        pruned = prune(store, requests, cfg.platform, args.dry_run)
+        pruned, kept = prune(store, requests, cfg, args)
     if args.json:
         rows = [install.entry_json(store, e) for e in entries]
-        result = {"root": str(store.root), "backends": rows, "pruned": pruned}
+        result = {"root": str(store.root), "backends": rows, "pruned": pruned, "kept": kept}
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -89,17 +101,40 @@ def run(args: argparse.Namespace) -> int:
     for row in pruned:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")
+    for row in kept:
+        why = ", ".join(cleanup.reason_text(r) for r in row["reasons"])
+        print(f"{row['name']}  kept  {row['prefix']}  ({why})")
     return 0
 
 
 def prune(
-    store: Store, requests: list[Request], platform: str, dry_run: bool
-) -> list[dict[str, Any]]:
-    """Remove (or, dry, list) the environments of `platform` that no request asks for."""
+    store: Store, requests: list[Request], cfg: Settings, args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Remove (or, dry, list) the environments of the platform that no request asks for and
+    nothing else keeps; returns those and the ones kept, with why."""
     from conda_pixi_backends.commands import remove
+    from conda_pixi_backends.commands.list_ import freed_bytes, human
 
-    records = unwanted(store, requests, platform)
+    platform, dry_run = cfg.platform, args.dry_run
+    keepers = cleanup.Keepers(cfg)
+    cutoff = cleanup.recent_cutoff(args.older_than)
+    exposed = store.exposed()
+    records, kept = [], []
+    for record in unwanted(store, requests, platform):
+        # Exposure is no reason to keep here: making the store what is asked for is the point.
+        reasons = [
+            r for r in keepers.reasons(record.env_name, record, exposed, cutoff)
+            if r["kind"] != "exposed"
+        ]  # fmt: skip
+        if reasons:
+            kept.append({"name": record.name, "key": record.key, "prefix": record.prefix,
+                         "reasons": reasons})  # fmt: skip
+        else:
+            records.append(record)
     targets = [remove.Target(r.env_name, Path(r.prefix), r) for r in records]
+    planned = [f"{t.env}  {t.path}" for t in targets]
+    if not common.confirm(args, planned, human(freed_bytes([t.path for t in targets]))):
+        return [], kept
     if targets and not dry_run:
         targets, _freed = remove.delete(store, targets)
     rows = []
@@ -117,4 +152,4 @@ def prune(
                 "status": "would-prune" if dry_run else "pruned",
             }
         )
-    return rows
+    return rows, kept

@@ -14,13 +14,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends import cleanup
 from conda_pixi_backends.commands import common, install
 
 if TYPE_CHECKING:
     from conda_pixi_backends.store import EnvRecord
-
-#: How long a retired prefix is kept for launchers started before an update: one day.
-GRACE_PERIOD = 24 * 3600.0
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -39,7 +37,8 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     install.add_offline_flag(parser)
     parser.add_argument(
-        "--grace-period", type=float, default=GRACE_PERIOD, metavar="SECONDS",
+        "--grace-period", type=common.number("seconds", 0, common.MAX_SECONDS),
+        default=cleanup.GRACE_PERIOD, metavar="SECONDS",
         help="keep prefixes replaced by an earlier update this long for launchers still "
         "running from them (default: 86400, one day)",
     )  # fmt: skip
@@ -74,8 +73,6 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.errors import OperationError, UserInputError
     from conda_pixi_backends.plan import stores_for
 
-    if args.grace_period < 0:
-        raise UserInputError(f"--grace-period: {args.grace_period:g} is negative")
     cfg = common.settings(args, offline=args.offline)
     store = stores_for(cfg)[0]
     records = store.records()
