@@ -1,5 +1,31 @@
-import sys
+"""`python -m conda_pixi_backends`: the console script `conda-pixi-backend`."""
 
-from conda_pixi_backends.cli import main
+import _signal  # built in: nothing to load before Ctrl-C is handled
+import os
 
-sys.exit(main())
+_leaving = []
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """Ctrl-C while Python loads the CLI: leave at once, as `cli.main` does until the command
+    runs (which takes over from here), not with a KeyboardInterrupt traceback from an import.
+    A second Ctrl-C may run this again from within: the line is said once."""
+    if not _leaving:
+        _leaving.append(signum)
+        try:  # noqa: SIM105 - contextlib would be one more import to wait for
+            os.write(2, b"conda-pixi-backend: interrupted\n")
+        except OSError:
+            pass
+    os._exit(130)
+
+
+# Only where SIGINT reaches Python code: started with it ignored (nohup, `cmd &`), it stays so.
+if callable(_signal.getsignal(_signal.SIGINT)):
+    _signal.signal(_signal.SIGINT, _interrupted)
+
+from conda_pixi_backends.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

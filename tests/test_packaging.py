@@ -180,7 +180,7 @@ def test_wheel_entry_points(wheel: zipfile.ZipFile) -> None:
     entry_points.read_string(dist_info(wheel, "entry_points.txt"))
     assert dict(entry_points["conda"]) == {PROJECT: "conda_pixi_backends.plugin"}
     assert dict(entry_points["console_scripts"]) == {
-        "conda-pixi-backend": "conda_pixi_backends.cli:main"
+        "conda-pixi-backend": "conda_pixi_backends.__main__:main"
     }
 
 
