@@ -21,10 +21,10 @@ from conda_pixi_backends import shells
 from conda_pixi_backends.store import (
     EnvRecord,
     Store,
-    atomic_write,
     in_layout,
     metadata_of,
     read_record,
+    write_all,
 )
 
 
@@ -119,19 +119,31 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     """Rewrite bin/, activate/ and exposed.json. The caller holds the `exposure` lock."""
     live = live_exposure(store, exposed)
     by_name = candidates(store)
-    for name, record in live.items():
-        text = launcher_text(record, by_name.get(name, ()))
-        path = launcher_path(store, name)
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            atomic_write(path, text, 0o755)
+    files = [
+        (launcher_path(store, name), launcher_text(record, by_name.get(name, ())), 0o755)
+        for name, record in live.items()
+    ]
+    files += [
+        (store.activate / filename, activation_text(store, shell, live), None)
+        for shell, filename in shells.SHELLS.items()
+    ]
+    mapping = {name: exposed[name] for name in sorted(live)}
+    files.append((store.exposed_file, json.dumps(mapping, indent=2) + "\n", None))
+    # All or nothing, and nothing rewritten that did not change.
+    write_all([f for f in files if not _holds(*f)])
     wanted = {launcher_path(store, name).name for name in live}
     for path in store.bin.iterdir():
         if path.name not in wanted and not path.name.startswith("."):
             path.unlink(missing_ok=True)
-    for shell, filename in shells.SHELLS.items():
-        atomic_write(store.activate / filename, activation_text(store, shell, live))
-    mapping = {name: exposed[name] for name in sorted(live)}
-    atomic_write(store.exposed_file, json.dumps(mapping, indent=2) + "\n")
+
+
+def _holds(path: Path, text: str, mode: int | None) -> bool:
+    """Whether `path` already is what would be written (an executable, for a launcher)."""
+    try:
+        same = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+    return same and (mode is None or os.access(path, os.X_OK))
 
 
 def hook_text(store: Store, shell: str) -> str:

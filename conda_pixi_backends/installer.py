@@ -310,6 +310,16 @@ def capture_activation(prefix: Path) -> Activation:
     return Activation(path_prepend=prepend, set=changed, unset=removed)
 
 
+def _disk_full(path: Path) -> bool:
+    """Whether the filesystem of `path` has (almost) no room left: py-rattler then fails
+    reading back what it could not write, with a message that does not say why."""
+    try:
+        info = os.statvfs(path)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return info.f_bavail * info.f_frsize < 64 * 1024
+
+
 def package_rows(records: Sequence[rattler.RepoDataRecord]) -> list[dict[str, str]]:
     """Records as the metadata keeps them: enough to compare, lock and report."""
     return [
@@ -365,9 +375,10 @@ async def _link(
         rx.IoError,
         rx.ExtractError,
     ) as exc:
-        raise OperationError(
-            f"installing {request.name} into {prefix} failed: {_one_line(exc)}"
-        ) from None
+        detail = _one_line(exc)
+        if "No space left on device" not in detail and _disk_full(store.root):
+            detail += "; No space left on device"  # what py-rattler saw as a short file
+        raise OperationError(f"installing {request.name} into {prefix} failed: {detail}") from None
     executable = _executable(prefix, request.name, request.platform)
     if executable is None:
         raise OperationError(

@@ -285,6 +285,7 @@ def _provision(
 ) -> list[Entry]:
     store.ensure()
     replaced: list[Path] = []
+    new: list[str] = []
     if todo:
         from conda_pixi_backends import installer
 
@@ -299,6 +300,8 @@ def _provision(
             entry.status = INSTALLED if outcome.installed else ALREADY
             if outcome.replaced is not None:
                 replaced.append(outcome.replaced)
+            elif outcome.installed:
+                new.append(outcome.record.env_name)
     for entry in entries:
         ours = entry.record is not None and in_layout(store.envs, entry.record)
         if entry.status == ALREADY and entry.record is not None and ours:
@@ -307,7 +310,15 @@ def _provision(
             )
     from conda_pixi_backends import exposure
 
-    exposure.expose(store, [e.record for e in entries if e.record is not None])
+    try:
+        exposure.expose(store, [e.record for e in entries if e.record is not None])
+    except BaseException:
+        # Exposure is all or nothing (a full disk changes no script): take back what this
+        # command added, so that the store is as it was.
+        for env_name in new:
+            with store.lock(env_name):
+                store.forget(env_name)
+        raise
     for prefix in replaced:  # only now that no launcher names them
         store.retire(prefix)
     return entries

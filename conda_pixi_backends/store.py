@@ -51,20 +51,38 @@ _UMASK = _read_umask()
 
 
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
-    """Write through a temporary file and a rename, so readers never see half a file.
+    """Write one file through a temporary file and a rename (see `write_all`)."""
+    write_all([(path, text, mode)])
 
-    The file gets `mode` (default 0o666) less the umask, like any file created with open():
-    mkstemp's private 0o600 would hide a shared store's scripts and metadata from its users.
+
+def write_all(files: Sequence[tuple[Path, str, int | None]]) -> None:
+    """Write files so that readers never see half a file, and all or none of them change.
+
+    Every file is written to a temporary file beside it first; only when all are written (the
+    disk had room for all) are they renamed into place, which needs no room. A failed write
+    (a full disk, a quota, permissions) removes the temporary files and is an OperationError
+    naming the file: every file keeps its old content. Each file gets `mode` (default 0o666)
+    less the umask, like any file created with open(): mkstemp's private 0o600 would hide a
+    shared store's scripts and metadata from its users.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    written: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, (0o666 if mode is None else mode) & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for path, text, mode in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            written.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            os.chmod(tmp, (0o666 if mode is None else mode) & ~_UMASK)
+        for tmp, path in written:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            where = written[-1][1] if written else files[0][0]
+            raise OperationError(f"cannot write {where}: {exc.strerror or exc}") from None
         raise
 
 

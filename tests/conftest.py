@@ -14,6 +14,7 @@ import pytest
 from conda_pixi_backends import demo
 
 BACKEND = "pixi-build-demo-python"
+CMAKE = "pixi-build-demo-cmake"
 #: The CLI as a real process.
 CLI = [sys.executable, "-m", "conda_pixi_backends"]
 NEGOTIATE = (
