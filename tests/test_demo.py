@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,13 @@ def test_quick_start_demo(env: dict[str, str], tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert out.count("installed") >= 2 and "already installed" in out
+    statuses = re.findall(r"^(pixi-build-demo-\w+)\s+(installed|already installed)\s", out, re.M)
+    assert sorted(statuses) == [
+        ("pixi-build-demo-cmake", "already installed"),
+        ("pixi-build-demo-cmake", "installed"),
+        ("pixi-build-demo-python", "already installed"),
+        ("pixi-build-demo-python", "installed"),
+    ]
     assert f"{tmp_path / 'demo' / 'store' / 'bin' / BACKEND}\n" in out, "which"
     assert '"result":{"capabilities":{"providesCondaOutputs": true' in out, "JSON-RPC answer"
     assert "0 failed, 0 warning(s)" in out, "doctor"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def test_launcher_needs_no_activation_from_the_caller(cli: Run, channel: Path, r
 def test_human_output(cli: Run, workspace: Path) -> None:
     proc = cli("install", cwd=workspace)
     assert proc.returncode == 0, proc.stderr
-    assert BACKEND in proc.stdout and "installed" in proc.stdout
+    assert re.search(rf"^{BACKEND}\s+installed\s", proc.stdout, re.M), proc.stdout
     assert "shell-hook" in proc.stdout
     assert cli("install", cwd=workspace).stdout.count("already installed") == 2
 
