@@ -76,11 +76,14 @@ def median_ms(
     return statistics.median(times)
 
 
-def sh(argv: list[str], env: dict[str, str] | None = None) -> Callable[[], None]:
+def sh(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Callable[[], None]:
     def run() -> None:
         subprocess.run(
-            argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+            argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
 
     return run
 
@@ -151,6 +154,29 @@ def main() -> int:
         launcher = median_ms(sh([str(root / "bin" / BACKEND), "--version"], clean), n * 4)
         direct = median_ms(sh([str(prefix / "bin" / BACKEND), "--version"], activated), n * 4)
         rows.append(("launcher --version", launcher, "backend directly", direct, "+5 ms"))
+
+        # The per-workspace dispatch: the same environment behind a table of 20 workspaces,
+        # started from inside the last one (the case statement's longest walk).
+        from conda_pixi_backends import shells
+        from conda_pixi_backends.store import Store
+
+        record = Store(root).records()[0]
+        target = shells.Target(
+            str(record.executable), record.activation.set, record.activation.unset,
+            record.activation.path_prepend,
+        )  # fmt: skip
+        workspaces = [work / f"ws{i}" for i in range(20)]
+        for folder in workspaces:
+            folder.mkdir()
+        table = [([str(folder)], target) for folder in workspaces]
+        dispatching = work / "dispatching-launcher"
+        dispatching.write_text(shells.dispatch_launcher("sh", target, table))
+        dispatching.chmod(0o755)
+        inside = sh([str(dispatching), "--version"], clean, cwd=workspaces[-1])
+        rows.append(
+            ("launcher, 20-workspace table", median_ms(inside, n * 4), "backend directly", direct,
+             "+2 ms"),
+        )  # fmt: skip
 
         print(
             f"conda-pixi-backends core benchmarks: medians of {n} runs ({n * 4} for shell and launcher)"

@@ -11,9 +11,11 @@ backends from source. TOML is read with tomli, which accepts TOML 1.1 like Pixi'
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +138,21 @@ class Manifest:
 
 
 def load(path: Path) -> Manifest | None:
-    """Parse one manifest; None for a pyproject.toml that has nothing for Pixi."""
+    """Parse one manifest; None for a pyproject.toml that has nothing for Pixi.
+
+    A command reads the same manifests more than once (finding the workspace, walking it): the
+    parse is kept per path while the file's size and modification time stay the same."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
+        return _load(path, 0, -1)  # not cached: read_text says what is wrong with it
+    return _load(path, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load(path: Path, mtime_ns: int, size: int) -> Manifest | None:
     from conda_pixi_backends.discovery import read_text
 
     try:
@@ -268,10 +284,10 @@ def _check_keys(
     manifest: Manifest, key: str, table: dict[str, Any], known: tuple[str, ...]
 ) -> None:
     """Pixi refuses a manifest with an unknown key in these tables; so do we, as it says it."""
-    import difflib
-
     for name in table:
         if name not in known:
+            import difflib  # only to say what was meant
+
             listed = [k for k in known if k != "configuration"]
             close = difflib.get_close_matches(name, listed, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
