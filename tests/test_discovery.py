@@ -357,3 +357,17 @@ def test_special_files_are_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "pixi.toml"
     os.mkfifo(fifo)
     fails(fifo, "not a regular file")
+
+
+def test_channel_tables_are_checked(tmp_path: Path) -> None:
+    ws = workspace(
+        tmp_path,
+        '[dependencies]\nm = { path = "m" }\n',
+        channels='[{ channel = "a", priority = 1, exclude-newer = "7d" }]',
+    )
+    package(tmp_path / "m", '{ name = "b" }')
+    assert discover([ws]).declarations[0].channels == ("a",)
+    write(ws, ws.read_text().replace('"7d"', '"soon"'))
+    fails(ws, "workspace.channels[0].exclude-newer", "neither a duration")
+    write(ws, ws.read_text().replace('exclude-newer = "soon"', "prio = 2"))
+    fails(ws, "workspace.channels[0].prio", "did you mean 'priority'?")

@@ -128,6 +128,7 @@ def test_everything_the_workspace_reaches_is_installed(
             "declared_in": f"{ws / 'pixi.toml'}: dependencies.mystery",
         }
     ]
+    assert as_json(cli("sync", "--json", "-m", str(ws)))["unresolved"] == result["unresolved"]
     proc = cli("install", cwd=ws)
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]

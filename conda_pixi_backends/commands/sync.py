@@ -74,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = loaded.settings
     store, shared = plan.stores_for(cfg)
     declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
+    found = discovery.Discovery()
     if args.manifest:
-        declarations += discovery.discover(
-            args.manifest, common.discovery_context(cfg)
-        ).declarations
+        found = discovery.discover(args.manifest, common.discovery_context(cfg))
+        declarations += found.declarations
     requests = plan.requests_for(declarations, cfg)
     locked = args.locked or args.lock_file is not None
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
@@ -93,11 +93,17 @@ def run(args: argparse.Namespace) -> int:
         pruned, kept = prune(store, requests, cfg, args)
     if args.json:
         rows = [install.entry_json(store, e) for e in entries]
-        result = {"root": str(store.root), "backends": rows, "pruned": pruned, "kept": kept}
+        result = {
+            "root": str(store.root),
+            "backends": rows,
+            "unresolved": install.unresolved_json(found.unresolved),
+            "pruned": pruned,
+            "kept": kept,
+        }
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    install.report(store, entries, False)
+    install.report(store, entries, False, found.unresolved)
     for row in pruned:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")

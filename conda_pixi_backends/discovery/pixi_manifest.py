@@ -75,6 +75,8 @@ WORKSPACE_TABLES = ("dependencies", "dev")
 #: Where a package declares them; each may hold `"if(...)"` tables of conditional ones.
 PACKAGE_TABLES = ("build-dependencies", "host-dependencies", "run-dependencies")
 PREVIEW = "pixi-build"
+#: The keys of a channel table in a workspace's `channels`.
+CHANNEL_KEYS = ("channel", "priority", "exclude-newer")
 #: The file names of conda packages: a `path` or `url` naming one is a binary, not a source.
 ARCHIVES = (".conda", ".tar.bz2")
 
@@ -451,25 +453,34 @@ def workspace_channels(workspace: Manifest) -> tuple[str, ...]:
                 ranked.append((0, workspace.channel(item_key, item)))
                 continue
             workspace.check(item_key, item, dict)
+            _check_keys(workspace, item_key, item, CHANNEL_KEYS)
             channel = workspace.channel(f"{item_key}.channel", item.get("channel"))
             priority = workspace.check(f"{item_key}.priority", item.get("priority", 0), int)
+            # Checked, not applied: py-rattler's solve takes one cutoff for all channels.
+            _cutoff(workspace, f"{item_key}.exclude-newer", item.get("exclude-newer"))
             ranked.append((priority, channel))
         return tuple(channel for _, channel in sorted(ranked, key=lambda r: -r[0]))
     return ()
 
 
 def exclude_newer(workspace: Manifest) -> str | None:
-    """The workspace's `exclude-newer` cutoff, checked: a date or an RFC 3339 datetime."""
+    """The workspace's `exclude-newer` cutoff, checked: a duration, a date or a timestamp."""
+    for key in ("workspace.exclude-newer", "project.exclude-newer"):
+        value = _cutoff(workspace, key, workspace.get(key, str))
+        if value is not None:
+            return value
+    return None
+
+
+def _cutoff(manifest: Manifest, key: str, value: Any) -> str | None:
     from conda_pixi_backends.discovery import parse_cutoff
 
-    for key in ("workspace.exclude-newer", "project.exclude-newer"):
-        value = workspace.get(key, str)
-        if value is not None:
-            try:
-                return parse_cutoff(value)
-            except ValueError as exc:
-                raise workspace.error(key, str(exc)) from None
-    return None
+    if value is None:
+        return None
+    try:
+        return parse_cutoff(manifest.check(key, value, str))
+    except ValueError as exc:
+        raise manifest.error(key, str(exc)) from None
 
 
 def _workspace_tables(manifest: Manifest) -> Iterator[str]:
