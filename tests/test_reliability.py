@@ -363,17 +363,17 @@ def test_installs_killed_at_random_points(
     root.mkdir(parents=True)
     time_install(env, bulk_channel, root, tmp_path, RUNS)
     duration, writing = time_install(env, bulk_channel, root, tmp_path, RUNS + BULK_VERSIONS)
-    # Stratified delays over the whole install, and as many again over its writing phase.
-    # One timed install is a noisy yardstick (a fresh clone also compiles .pyc files in it):
-    # aim at the first 80% of each span so most kills land before a run can finish.
+    # Half the kills are timed from the start, stratified over the whole install; the other
+    # half wait until the store starts changing and then land a random moment into the
+    # writing phase. Timing those from the start too would rest on one noisy yardstick (a
+    # shared machine, or a fresh clone compiling .pyc files), and might all miss the phase.
+    # Aim at the first 80% of each span so most kills land before a run can finish.
     half = RUNS // 2
-    delays = [0.8 * duration * (k + rng.random()) / half for k in range(half)]
-    delays += [
-        writing + 0.8 * (duration - writing) * (k + rng.random()) / half for k in range(half)
-    ]
-    rng.shuffle(delays)
+    plan = [(False, 0.8 * duration * (k + rng.random()) / half) for k in range(half)]
+    plan += [(True, 0.8 * (duration - writing) * (k + rng.random()) / half) for k in range(half)]
+    rng.shuffle(plan)
     killed = mid_install = 0
-    for run, delay in enumerate(delays):
+    for run, (after_writing, delay) in enumerate(plan):
         request_env = bulk_env(env, bulk_channel, run - run % 2)
         force = ["--force"] if run % 2 else []
         before = set((root / "envs").iterdir())
@@ -384,8 +384,12 @@ def test_installs_killed_at_random_points(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if after_writing:
+            while proc.poll() is None and set((root / "envs").iterdir()) == before:
+                time.sleep(0.001)
         code = kill_when(proc, delay)
-        context = f"run {run}, kill after {delay:.3f}s of ~{duration:.3f}s, seed {seed}"
+        phase = "after writing began" if after_writing else "after start"
+        context = f"run {run}, kill {delay:.3f}s {phase} of ~{duration:.3f}s, seed {seed}"
         assert code in (0, -signal.SIGKILL), context
         killed += code == -signal.SIGKILL
         mid_install += code == -signal.SIGKILL and set((root / "envs").iterdir()) != before
