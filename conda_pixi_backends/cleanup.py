@@ -32,9 +32,7 @@ class Keepers:
         self._config: dict[str, set[str]] = {}
 
     def _for_platform(self, platform: str) -> Settings:
-        if platform == self.settings.platform:
-            return self.settings
-        return self.settings.model_copy(update={"platform": platform})
+        return self.settings.for_platform(platform)
 
     def manifest(self, path: str, platform: str) -> set[str] | str:
         """The keys a manifest asks for today, for one platform; an error text if unreadable."""

@@ -39,8 +39,8 @@ def conda_subcommands() -> Iterator[CondaSubcommand]:
 
 @hookimpl
 def conda_settings() -> Iterator[object]:
-    """Our keys under `plugins:` in .condarc (pixi_backends_root, ...); see commands/config.py."""
-    from conda_pixi_backends.commands.config import condarc_settings
+    """Our keys under `plugins:` in .condarc (pixi_backends_root, ...); see condarc.py."""
+    from conda_pixi_backends.condarc import condarc_settings
 
     yield from condarc_settings()
 

@@ -22,7 +22,7 @@ from conftest import BACKEND, snapshot
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conda_pixi_backends import overrides
+from conda_pixi_backends import config_files, configuration, overrides
 from conda_pixi_backends import settings as layered
 from conda_pixi_backends.cli import one_line
 from conda_pixi_backends.discovery import discover
@@ -791,8 +791,8 @@ def test_yaml_loader(text: str, admin: bool) -> None:
         path = Path(folder) / "settings.yml"
         path.write_bytes(text.encode("utf-8", "surrogatepass"))
         try:
-            layer = layered.read_config_file(path, admin=admin)
-            loaded = layered.load(environ={}, config_files=[layer])
+            layer = config_files.read_config_file(path, admin=admin)
+            loaded = configuration.load(environ={}, config_files=[layer])
         except UserInputError as exc:
             assert exc.exit_code == 2
             assert str(path) in str(exc), f"the message names no file: {exc}"
@@ -813,7 +813,7 @@ def test_yaml_loader(text: str, admin: bool) -> None:
 def test_settings_variables(environ: dict[str, str]) -> None:
     """Any text in the CONDA_PIXI_BACKENDS_* variables: settings or an error naming one."""
     try:
-        loaded = layered.load(environ=environ, config_files=[])
+        loaded = configuration.load(environ=environ, config_files=[])
     except UserInputError as exc:
         assert any(name in str(exc) for name in environ), f"names no variable: {exc}"
         return

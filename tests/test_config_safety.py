@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import BACKEND, CLI, snapshot
 
-from conda_pixi_backends.settings import MAX_CONFIG_BYTES, MAX_YAML_CHARS, MAX_YAML_VALUES
+from conda_pixi_backends.config_files import MAX_CONFIG_BYTES, MAX_YAML_CHARS, MAX_YAML_VALUES
 
 PREFIX = "conda-pixi-backend: error: "
 #: A refusal is quick: no FIFO waited on, no device read, no alias expanded. Python's start

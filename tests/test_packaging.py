@@ -33,7 +33,6 @@ PROJECT = "conda-pixi-backends"
 #: dependency fails the tests until it is added here, to the recipe and to environment.yml.
 PIP_TO_CONDA = {
     "py-rattler": "py-rattler",
-    "pydantic-settings": "pydantic-settings",
     "ruamel-yaml": "ruamel.yaml",
     "tomli": "tomli",
     "pluggy": "pluggy",

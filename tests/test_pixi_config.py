@@ -7,7 +7,9 @@ from pathlib import Path
 
 from conftest import BACKEND, Run, as_json, by_name
 
-from conda_pixi_backends import settings as layered
+from conda_pixi_backends import pixi_config
+from conda_pixi_backends.configuration import load
+from conda_pixi_backends.settings import env_var
 
 
 def write(path: Path, text: str) -> Path:
@@ -25,13 +27,13 @@ def test_pixi_config_files_in_pixis_order(tmp_path: Path) -> None:
         '[mirrors]\n"https://conda.anaconda.org/conda-forge/" = ["https://mirror.example/cf"]\n',
     )
     ws = write(tmp_path / "ws" / ".pixi" / "config.toml", 'tool-platform = "osx-arm64"\n')
-    assert layered.pixi_config_paths(env, tmp_path / "ws") == [
+    assert pixi_config.paths(env, tmp_path / "ws") == [
         Path("/etc/pixi/config.toml"),
         user,
         home,
         ws,
     ]
-    loaded = layered.load(environ=env, config_files=None, condarc=False, workspace=tmp_path / "ws")
+    loaded = load(environ=env, config_files=None, condarc=False, workspace=tmp_path / "ws")
     cfg = loaded.settings
     assert cfg.default_channels == ["bioconda", "conda-forge"]
     assert cfg.mirrors == {"https://conda.anaconda.org/conda-forge": ["https://mirror.example/cf"]}
@@ -40,16 +42,16 @@ def test_pixi_config_files_in_pixis_order(tmp_path: Path) -> None:
     assert loaded.kinds["default_channels"] == "pixi"
     # PIXI_CONFIG_FILE replaces the global files; PIXI_NO_CONFIG drops them.
     only = write(tmp_path / "only.toml", 'default-channels = ["x"]\n')
-    assert layered.pixi_config_paths({**env, "PIXI_CONFIG_FILE": str(only)}) == [only]
-    assert layered.pixi_config_paths({**env, "PIXI_NO_CONFIG": "1"}, tmp_path / "ws") == [ws]
+    assert pixi_config.paths({**env, "PIXI_CONFIG_FILE": str(only)}) == [only]
+    assert pixi_config.paths({**env, "PIXI_NO_CONFIG": "1"}, tmp_path / "ws") == [ws]
 
 
 def test_our_own_settings_win_over_pixis(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "PIXI_HOME": str(tmp_path / "ph")}
     write(tmp_path / "ph" / "config.toml", 'tool-platform = "linux-aarch64"\n')
-    assert layered.load(environ=env, condarc=False).settings.platform == "linux-aarch64"
-    env[layered.env_var("platform")] = "win-64"
-    assert layered.load(environ=env, condarc=False).settings.platform == "win-64"
+    assert load(environ=env, condarc=False).settings.platform == "linux-aarch64"
+    env[env_var("platform")] = "win-64"
+    assert load(environ=env, condarc=False).settings.platform == "win-64"
 
 
 def test_bad_pixi_config_names_the_file_and_key(cli: Run, env: dict[str, str]) -> None:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from conda_pixi_backends.config_files import read_config_file
+from conda_pixi_backends.configuration import load
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.settings import (
     DEFAULT_CHANNELS,
     PIXI_API_CONSTRAINT,
     SYSTEM_CONFIG_VAR,
     USER_CONFIG_VAR,
-    load,
-    read_config_file,
 )
 
 
@@ -193,7 +193,7 @@ def test_admin_vocabulary_from_variables(tmp_path: Path) -> None:
          "user.yml:3: mirrors.https://c.example: expected a non-empty list of mirror URLs"),
         ("mirrors:\n  conda-forge: [https://b.example]\n", "user.yml:2: mirrors.conda-forge: a key must be a channel URL"),
         ("mirrors:\n  https://a.example: []\n", "user.yml:2: mirrors.https://a.example: expected a non-empty"),
-        ("offline: perhaps\n", "user.yml:1: offline: Input should be a valid boolean"),
+        ("offline: perhaps\n", "user.yml:1: offline: expected true or false (or yes/no, on/off, 1/0), found 'perhaps'"),
         ("user_root: /a=b\n", "user.yml:1: user_root: a store path cannot contain '='"),
         ("constraints: ['bad::name']\n", "user.yml:1: constraints: 'bad::name': channel-qualified"),
     ],
@@ -287,8 +287,8 @@ def test_valid_yaml_loads_quietly_with_lines(tmp_path: Path) -> None:
 )
 def test_yaml_that_ruamel_constructs_badly(tmp_path: Path, text: str, needle: str) -> None:
     path = write(tmp_path / "user.yml", text)
-    with pytest.raises(UserInputError) as info:
-        read_config_file(path, admin=False)
+    with pytest.raises(UserInputError) as info:  # the file is read, then its values checked
+        load(environ={}, config_files=[read_config_file(path, admin=False)])
     assert needle in str(info.value) and str(path) in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -346,3 +346,28 @@ def test_a_broken_layer_is_reported_when_overridden(
     with pytest.raises(UserInputError) as info:
         load(environ={**files, **env})
     assert str(info.value).startswith(str(tmp_path)) and needle in str(info.value)
+
+
+def test_the_last_source_wins_with_its_whole_value(tmp_path: Path) -> None:
+    """One rule for every key: a mapping or list from a higher source replaces the lower one
+    (no entry-by-entry merge), and the origin shown is that one source."""
+    site = write(
+        tmp_path / "site.yml",
+        "mirrors:\n  https://a.example/c: [https://m.example/a]\n"
+        "backends:\n  linux-64: [pixi-build-python]\n  win-64: [pixi-build-cmake]\n",
+    )
+    user = write(
+        tmp_path / "user.yml",
+        "mirrors:\n  https://b.example/c: [https://m.example/b]\nbackends:\n  osx-arm64: [x]\n",
+    )
+    env = {SYSTEM_CONFIG_VAR: str(site), USER_CONFIG_VAR: str(user)}
+    loaded = load(environ=env, condarc=False)
+    assert loaded.settings.mirrors == {"https://b.example/c": ["https://m.example/b"]}
+    assert loaded.settings.backends == {"osx-arm64": ["x"]}
+    assert loaded.origins["mirrors"] == f"{user}:1" and loaded.kinds["mirrors"] == "user"
+    # a variable replaces the files' mapping too
+    env["CONDA_PIXI_BACKENDS_MIRRORS"] = '{"https://c.example/c": ["https://m.example/c"]}'
+    loaded = load(environ=env, condarc=False)
+    assert loaded.settings.mirrors == {"https://c.example/c": ["https://m.example/c"]}
+    assert loaded.origins["mirrors"] == "CONDA_PIXI_BACKENDS_MIRRORS"
+    assert loaded.origins["backends"] == f"{user}:3"

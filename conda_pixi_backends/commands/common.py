@@ -131,11 +131,11 @@ def ask(lines: list[str], freed: str) -> bool:
 def settings(args: argparse.Namespace, **flags: Any) -> Settings:
     """Effective settings, with this command's flags on top; for a command that reads
     manifests, the workspace's own Pixi configuration counts too."""
-    from conda_pixi_backends import settings as layered
+    from conda_pixi_backends.configuration import load
 
     given = {"root": getattr(args, "root", None), "platform": getattr(args, "platform", None)}
     workspace = workspace_root(args.manifest) if hasattr(args, "manifest") else None
-    return layered.load({**given, **flags}, workspace=workspace).settings
+    return load({**given, **flags}, workspace=workspace).settings
 
 
 def workspace_root(manifests: list[Path]) -> Path | None:

@@ -44,18 +44,19 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import discovery, plan
-    from conda_pixi_backends import settings as layered
+    from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.plan import stores_for
+    from conda_pixi_backends.settings import KNOWN_PLATFORMS
 
     workspace = common.workspace_root(args.manifest)
-    loaded = layered.load({"root": args.root, "offline": args.offline}, workspace=workspace)
+    loaded = load({"root": args.root, "offline": args.offline}, workspace=workspace)
     cfg = loaded.settings
     for platform in args.platforms:
-        if platform not in layered.KNOWN_PLATFORMS:
+        if platform not in KNOWN_PLATFORMS:
             raise UserInputError(
                 f"--platform: unknown platform {platform!r} "
-                f"(known: {', '.join(layered.KNOWN_PLATFORMS)})"
+                f"(known: {', '.join(KNOWN_PLATFORMS)})"
             )
     platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
     origin = loaded.origins.get("backends", "backends")
@@ -67,14 +68,14 @@ def run(args: argparse.Namespace) -> int:
             declared = discovery.discover([found], common.discovery_context(cfg)).declarations
         except UserInputError:
             if not any(
-                plan.config_backends(cfg.model_copy(update={"platform": p}), origin)
+                plan.config_backends(cfg.for_platform(p), origin)
                 for p in platforms
             ):
                 raise
             declared = []
     requests = []
     for platform in platforms:
-        target = cfg.model_copy(update={"platform": platform})
+        target = cfg.for_platform(platform)
         requests += plan.requests_for(plan.config_backends(target, origin) + declared, target)
     path = plan.lock_file_for(args.manifest, args.lock_file, write=True)
 

@@ -67,10 +67,10 @@ def unwanted(store: Store, requests: list[Request], platform: str) -> list[EnvRe
 
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import discovery, overrides, plan
-    from conda_pixi_backends import settings as layered
+    from conda_pixi_backends import configuration
 
     flags = {"root": args.root, "platform": args.platform, "offline": args.offline}
-    loaded = layered.load(flags, workspace=common.workspace_root(args.manifest))
+    loaded = configuration.load(flags, workspace=common.workspace_root(args.manifest))
     cfg = loaded.settings
     store, shared = plan.stores_for(cfg)
     declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
