@@ -1,6 +1,19 @@
-"""The two kinds of failure the CLI reports, each with its exit code."""
+"""The two kinds of failure the CLI reports, each with its exit code, and how a message is shown."""
 
 from __future__ import annotations
+
+import re
+
+#: The program's name, first on every error line.
+PROG = "conda-pixi-backend"
+#: Characters that would break an error's one line (or move the cursor): shown escaped.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(message: str) -> str:
+    """`message` with control characters escaped as Python does (`\\n`), so that it stays
+    one line however a value in it was written."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
 
 
 class CPBError(Exception):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from conda_pixi_backends import config_files, configuration, overrides
 from conda_pixi_backends import settings as layered
-from conda_pixi_backends.cli import one_line
+from conda_pixi_backends.errors import one_line
 from conda_pixi_backends.discovery import discover
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.model import Declaration, normalize_channel
