@@ -1,109 +1,45 @@
-"""What may be deleted: the rules `gc`, `sync --prune` and `update` share.
+"""What may be deleted, and deleting it: what `remove`, `gc`, `sync --prune` and `update`
+select, and the order that keeps every moment consistent.
 
-An environment is kept while something still needs it: it is exposed, a manifest recorded in
-its metadata still exists and still asks for its request (read again with today's settings),
-the `backends` setting asks for it, or it was used recently. A prefix that a reinstall or an
-`update` replaced is kept for a grace period, for launchers started before the switch.
+An environment goes when nothing keeps it (the rules are in `keepers`). A prefix that a
+reinstall or an `update` replaced is kept for a grace period, for launchers started before the
+switch. Deleting goes under the store's locks, `exposure` first, then each environment's: the
+environments leave exposed.json, bin/ and activate/ first; then each metadata file goes (the
+environment is now incomplete, so nothing exposes or reuses it) and last its folder. Nothing
+ever points at a missing environment.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conda_pixi_backends import package_cache
+from conda_pixi_backends.keepers import Keepers, Kept, recent_cutoff
+from conda_pixi_backends.sizes import freed_bytes
+
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from conda_pixi_backends.model import Request
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
 #: How long a replaced prefix is kept for launchers still running from it.
 GRACE_PERIOD = 24 * 3600.0
-#: Environments used within this many days are kept unless asked otherwise.
-RECENT_DAYS = 30.0
+BUSY = "being installed (its lock is held)"
+#: An environment folder: `<name>-<key>`, or `<name>-<key>.<n>` beside a prefix still in use.
+_FOLDER = re.compile(r"(?P<name>.+)-(?P<key>[0-9a-f]{12})(\.\d+)?")
 
 
-class Keepers:
-    """What still asks for environments: manifests (read once each) and the settings."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._manifests: dict[tuple[str, str], set[str] | str] = {}
-        self._config: dict[str, set[str]] = {}
-
-    def _for_platform(self, platform: str) -> Settings:
-        return self.settings.for_platform(platform)
-
-    def manifest(self, path: str, platform: str) -> set[str] | str:
-        """The keys a manifest asks for today, for one platform; an error text if unreadable."""
-        from conda_pixi_backends import discovery, plan
-        from conda_pixi_backends.errors import CPBError
-
-        cached = self._manifests.get((path, platform))
-        if cached is None:
-            if not Path(path).is_file():
-                cached = set()
-            else:
-                try:
-                    declarations = discovery.discover([Path(path)]).declarations
-                    requests = plan.requests_for(declarations, self._for_platform(platform))
-                    cached = {r.key for r in requests}
-                except CPBError as exc:
-                    cached = str(exc)
-            self._manifests[(path, platform)] = cached
-        return cached
-
-    def config(self, platform: str) -> set[str]:
-        """The keys the `backends` setting asks for on a platform: the mapping's list for it,
-        or the plain list, which serves every platform."""
-        if platform not in self._config:
-            from conda_pixi_backends import plan
-            from conda_pixi_backends.model import Declaration, normalize_spec
-
-            wanted = self.settings.backends
-            specs = wanted.get(platform, []) if isinstance(wanted, dict) else wanted
-            declarations = []
-            for text in specs:
-                name, spec = normalize_spec(text, f"setting 'backends' ({platform})")
-                declarations.append(Declaration(name=name, spec=spec, source="config"))
-            requests = plan.requests_for(declarations, self._for_platform(platform))
-            self._config[platform] = {r.key for r in requests}
-        return self._config[platform]
-
-    def reasons(
-        self, env: str, record: EnvRecord, exposed: dict[str, str], cutoff: datetime
-    ) -> list[dict[str, str]]:
-        """Why an environment stays; empty when nothing keeps it."""
-        platform = str(record.request.get("platform", self.settings.platform))
-        found: list[dict[str, str]] = []
-        if exposed.get(record.name) == env:
-            found.append({"kind": "exposed"})
-        for path in record.manifests:
-            keys = self.manifest(path, platform)
-            if isinstance(keys, str):  # unreadable now: keep rather than guess
-                found.append({"kind": "manifest-unreadable", "path": path, "error": keys})
-            elif record.key in keys:
-                found.append({"kind": "manifest", "path": path})
-        if record.key in self.config(platform):
-            found.append({"kind": "config", "key": "backends"})
-        if used_since(record, cutoff):
-            found.append({"kind": "recent", "last_used": record.last_used})
-        return found
-
-
-def used_since(record: EnvRecord, cutoff: datetime) -> bool:
-    """Used at or after `cutoff`; a time that cannot be read counts as recent (keep)."""
-    try:
-        used = datetime.fromisoformat(record.last_used)
-    except (TypeError, ValueError):
-        return True
-    if used.tzinfo is None:
-        used = used.replace(tzinfo=timezone.utc)
-    return used >= cutoff
-
-
-def recent_cutoff(days: float) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(days=days)
+def lock_name(env: str) -> str:
+    """The lock an install of this folder holds: its environment's, also for `<env>.<n>`."""
+    match = _FOLDER.fullmatch(env)
+    return f"{match['name']}-{match['key']}" if match else env
 
 
 @dataclass(frozen=True)
@@ -152,15 +88,280 @@ def retired_prefixes(store: Store, grace: float = GRACE_PERIOD) -> list[Path]:
     return [r.prefix for r in retired(store, grace) if r.due <= now]
 
 
-def reason_text(reason: dict[str, str]) -> str:
-    """Why an environment stays, in words."""
-    kind = reason["kind"]
-    if kind == "manifest":
-        return f"asked for by {reason['path']}"
-    if kind == "manifest-unreadable":
-        return f"{reason['path']} cannot be read now ({reason['error']})"
-    if kind == "config":
-        return "asked for by the 'backends' setting"
-    if kind == "recent":
-        return f"used {reason['last_used']}"
-    return "exposed"
+@dataclass
+class Target:
+    """One environment to remove: complete (with its record) or incomplete (a bare folder)."""
+
+    env: str
+    path: Path
+    record: EnvRecord | None = None
+
+
+def _matches(arg: str, env: str, record: EnvRecord | None) -> bool:
+    if arg == env:
+        return True
+    if record is not None:
+        return arg in (record.name, record.key)
+    # An incomplete folder has only its name to go by.
+    match = _FOLDER.fullmatch(env)
+    return match is not None and arg in (match["name"], match["key"])
+
+
+def select(store: Store, args: Sequence[str], shared: Store | None = None) -> list[Target]:
+    """What `remove` removes: the environments the arguments name (backend name, key or
+    environment name), in store order. An unknown one is bad input, and one of the read-only
+    `shared` store is refused, saying so."""
+    from conda_pixi_backends.errors import OperationError, UserInputError
+
+    complete, incomplete = store.scan()
+    candidates = [Target(env, Path(r.prefix), r) for env, r in complete.items()]
+    candidates += [Target(env, store.envs / env) for env in incomplete]
+    chosen: dict[str, Target] = {}
+    unknown = []
+    for arg in args:
+        hits = [t for t in candidates if _matches(arg, t.env, t.record)]
+        if not hits and shared is not None:
+            theirs = [e for e, r in shared.scan()[0].items() if _matches(arg, e, r)]
+            if theirs:
+                raise OperationError(
+                    f"{arg}: {', '.join(theirs)} is in the shared store {shared.root}, which "
+                    "you cannot change; nothing removed (ask its admin, or install your own: "
+                    f"conda pixi-backend install --force {arg})"
+                )
+        if not hits:
+            unknown.append(arg)
+        chosen.update((t.env, t) for t in hits)
+    if unknown:
+        raise UserInputError(
+            f"no backend environment named or keyed {', '.join(map(repr, unknown))} in "
+            f"{store.root}; nothing removed (see: conda pixi-backend list)"
+        )
+    return [t for t in candidates if t.env in chosen]
+
+
+def prunable(
+    store: Store, requests: Sequence[Request], settings: Settings, *, older_than: float
+) -> tuple[list[Target], list[Kept]]:
+    """What `sync --prune` removes: the settings' platform's complete environments that no
+    request asks for and nothing else keeps; and those kept, with why. Exposure is no reason
+    to keep here: making the store what is asked for is the point."""
+    keepers = Keepers(settings)
+    cutoff = recent_cutoff(older_than)
+    exposed = store.exposed()
+    keys = {r.key for r in requests}
+    targets: list[Target] = []
+    kept: list[Kept] = []
+    for record in store.records():
+        if record.request.get("platform") != settings.platform or record.key in keys:
+            continue
+        reasons = [
+            r for r in keepers.reasons(record.env_name, record, exposed, cutoff)
+            if r["kind"] != "exposed"
+        ]  # fmt: skip
+        if reasons:
+            kept.append(Kept(record.env_name, record, reasons))
+        else:
+            targets.append(Target(record.env_name, Path(record.prefix), record))
+    return targets, kept
+
+
+def delete(
+    store: Store,
+    targets: list[Target],
+    keep: Callable[[EnvRecord, EnvRecord], bool] | None = None,
+) -> tuple[list[Target], int]:
+    """Remove the targets in the safe order; returns those removed and the bytes freed.
+
+    Under the locks the store is read again: a complete target is removed at the prefix its
+    metadata names now (an `update` may have moved it), one already gone is dropped, and an
+    incomplete one that an install completed meanwhile is spared. With `keep(seen, fresh)`
+    (gc), exposed targets and those for which it returns True are spared too.
+    """
+    from conda_pixi_backends import exposure
+    from conda_pixi_backends.errors import OperationError
+
+    try:
+        with store.lock("exposure"), contextlib.ExitStack() as held:
+            exposed = store.exposed()
+            if keep is not None:  # an install may have exposed one since the caller looked
+                live = exposure.live_exposure(store, exposed)
+                serving = {where for name, where in exposed.items() if name in live}
+                targets = [t for t in targets if t.env not in serving]
+            for name in sorted({lock_name(t.env) for t in targets}):
+                held.enter_context(store.lock(name))
+            complete, incomplete = store.scan()
+            fresh_targets = []
+            for target in targets:
+                if target.record is None:
+                    if target.env in incomplete:
+                        fresh_targets.append(target)
+                    continue
+                fresh = complete.get(target.env)
+                if fresh is not None and not (keep is not None and keep(target.record, fresh)):
+                    fresh_targets.append(Target(target.env, Path(fresh.prefix), fresh))
+            targets = fresh_targets
+            names = {t.env for t in targets}
+            remaining = {name: env for name, env in exposed.items() if env not in names}
+            if remaining != exposed:
+                exposure.refresh(store, remaining)
+            freed = freed_bytes([t.path for t in targets])
+            for target in targets:
+                store.metadata_path(target.env).unlink(missing_ok=True)
+                if target.path.is_dir() and not target.path.is_symlink():
+                    store.remove_tree(target.path)
+    except OSError as exc:
+        where = exc.filename or store.root
+        raise OperationError(
+            f"cannot remove from {store.root}: {where}: {exc.strerror or exc}; what was removed "
+            "stays removed, the rest is unchanged or incomplete (`gc` clears it)"
+        ) from None
+    return targets, freed
+
+
+def sweep_retired(store: Store, grace: float) -> list[Path]:
+    """What `update` removes first: the launchers are rewritten from the metadata (healing a
+    switch that died before its rewrite), then the retired prefixes past `grace` go."""
+    from conda_pixi_backends import plan
+
+    store.ensure()
+    plan.refresh_exposure(store)
+    return store.sweep_retired(grace)
+
+
+@dataclass
+class Collection:
+    """What `gc` removed (in a dry run: would remove), kept and skipped."""
+
+    #: Environments nothing keeps and incomplete folders, in store order.
+    removed: list[Target] = field(default_factory=list)
+    retired: list[Path] = field(default_factory=list)
+    orphans: list[Path] = field(default_factory=list)
+    packages: package_cache.Sweep = field(default_factory=package_cache.Sweep)
+    kept: list[Kept] = field(default_factory=list)
+    #: (environment, why it was left) in the order met.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: Retired prefixes still within their grace period.
+    waiting: list[Retired] = field(default_factory=list)
+    freed: int = 0
+
+
+def collect_garbage(
+    store: Store, settings: Settings, *, older_than: float, dry_run: bool
+) -> Collection:
+    """What `gc` removes, in this order: the environments nothing keeps and the incomplete
+    folders no install holds the lock of; then the retired prefixes past their grace period
+    and the orphaned ones; last the package-cache entries no remaining environment uses."""
+    found = Collection()
+    targets = _unkept(store, settings, older_than, dry_run, found)
+    freed = 0
+    if dry_run:
+        found.removed = targets
+    elif targets:
+
+        def changed(seen: EnvRecord, fresh: EnvRecord) -> bool:
+            """Spare what was used (or reinstalled) since we looked."""
+            return (fresh.last_used, fresh.created) != (seen.last_used, seen.created)
+
+        found.removed, freed = delete(store, targets, keep=changed)
+        spared = {t.env for t in targets} - {t.env for t in found.removed}
+        found.skipped += [(env, "used or exposed while gc ran") for env in sorted(spared)]
+    if store.envs.is_dir():
+        freed += _sweep_prefixes(store, dry_run, found)
+    leaving = {t.env for t in found.removed}
+    found.packages = package_cache.sweep(store, leaving=leaving, dry_run=dry_run)
+    if dry_run:  # one count, so files linked from both an environment and the cache count once
+        paths = [t.path for t in found.removed]
+        found.freed = freed_bytes([*paths, *found.retired, *found.orphans, *found.packages.paths])
+    else:
+        found.freed = freed + found.packages.freed
+    found.waiting = waiting(store) if store.envs.is_dir() else []
+    return found
+
+
+def _unkept(
+    store: Store, settings: Settings, older_than: float, dry_run: bool, found: Collection
+) -> list[Target]:
+    """The complete environments nothing keeps, then the incomplete folders no install holds
+    the lock of; what is kept or busy is noted in `found`."""
+    from conda_pixi_backends.errors import OperationError
+
+    keepers = Keepers(settings)
+    cutoff = recent_cutoff(older_than)
+    complete, incomplete = store.scan() if store.envs.is_dir() else ({}, [])
+    exposed = store.exposed()
+    targets: list[Target] = []
+    for env, record in complete.items():
+        reasons = keepers.reasons(env, record, exposed, cutoff)
+        if reasons:
+            found.kept.append(Kept(env, record, reasons))
+        else:
+            targets.append(Target(env, Path(record.prefix), record))
+    for env in incomplete:
+        try:
+            free = _unlocked(store, env, dry_run=dry_run)
+        except OSError as exc:
+            raise OperationError(f"cannot lock {env} in {store.root}: {exc.strerror}") from None
+        if free:
+            targets.append(Target(env, store.envs / env))
+        else:
+            found.skipped.append((env, BUSY))
+    return targets
+
+
+def _unlocked(store: Store, env: str, *, dry_run: bool) -> bool:
+    """No install holds the lock of the environment folder `env` belongs to. A dry run writes
+    nothing, not even a lock file: no lock file, no install holding it."""
+    from filelock import Timeout
+
+    name = lock_name(env)
+    if dry_run and not (store.locks / f"{name}.lock").exists():
+        return True
+    try:
+        with store.lock(name, timeout=0):
+            return True
+    except Timeout:
+        return False
+
+
+def _sweep_prefixes(store: Store, dry_run: bool, found: Collection) -> int:
+    """Remove (dry: find) the retired prefixes past their grace period and the orphaned ones
+    no install is working on; returns the bytes freed. Under the `exposure` lock, after the
+    launchers are rewritten from the metadata (healing a switch that died before its rewrite),
+    so that no launcher names what goes."""
+    from filelock import Timeout
+
+    from conda_pixi_backends import exposure
+    from conda_pixi_backends.errors import OperationError
+
+    if dry_run:
+        found.retired = retired_prefixes(store, GRACE_PERIOD)
+        for prefix in store.orphans():
+            try:
+                free = _unlocked(store, prefix.name, dry_run=True)
+            except OSError:
+                free = False
+            if free:
+                found.orphans.append(prefix)
+            else:
+                found.skipped.append((prefix.name, BUSY))
+        return 0
+    try:
+        with store.lock("exposure"):
+            if store.bin.is_dir():
+                exposure.refresh(store, store.exposed())
+            freed = freed_bytes(retired_prefixes(store, GRACE_PERIOD))
+            found.retired = store.sweep_retired(GRACE_PERIOD)
+            for prefix in store.orphans():
+                try:
+                    with store.lock(lock_name(prefix.name), timeout=0):
+                        if prefix in store.orphans():  # still: no install claimed it
+                            freed += freed_bytes([prefix])
+                            store.remove_tree(prefix)
+                            found.orphans.append(prefix)
+                except Timeout:
+                    found.skipped.append((prefix.name, BUSY))
+    except OSError as exc:
+        raise OperationError(
+            f"cannot clean {exc.filename or store.envs}: {exc.strerror or exc}"
+        ) from None
+    return freed

@@ -1,29 +1,20 @@
 """`remove NAME|KEY ...`: delete backend environments, their launchers and activation entries.
 
-The order keeps every moment consistent: under the `exposure` lock, the environments leave
-exposed.json, bin/ and activate/ first; then, under each environment's own lock, its metadata
-goes (it is now incomplete, so nothing exposes or reuses it) and last its folder.
+What is selected and the safe order of deleting it are `cleanup`'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conda_pixi_backends.commands import common
 
 if TYPE_CHECKING:
-    from conda_pixi_backends.store import EnvRecord, Store
-
-#: An environment folder: `<name>-<key>`, or `<name>-<key>.<n>` beside a prefix still in use.
-_FOLDER = re.compile(r"(?P<name>.+)-(?P<key>[0-9a-f]{12})(\.\d+)?")
+    from conda_pixi_backends.cleanup import Target
+    from conda_pixi_backends.store import Store
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -43,152 +34,47 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-@dataclass
-class Target:
-    """One environment to remove: complete (with its record) or incomplete (a bare folder)."""
-
-    env: str
-    path: Path
-    record: EnvRecord | None = None
-
-    def row(self, store: Store, status: str, exposed: dict[str, str]) -> dict[str, Any]:
-        from conda_pixi_backends import exposure
-
-        record = self.record
-        name = record.name if record else None
-        launcher = (
-            str(exposure.launcher_path(store, name))
-            if name is not None and exposed.get(name) == self.env
-            else None
-        )
-        package = record.package(record.name) if record else None
-        return {
-            "env": self.env,
-            "status": status,
-            "complete": record is not None,
-            "name": name,
-            "key": record.key if record else None,
-            "version": package["version"] if package else None,
-            "prefix": str(self.path),
-            "launcher": launcher,
-        }
-
-
-def lock_name(env: str) -> str:
-    """The lock an install of this folder holds: its environment's, also for `<env>.<n>`."""
-    match = _FOLDER.fullmatch(env)
-    return f"{match['name']}-{match['key']}" if match else env
-
-
-def _matches(arg: str, env: str, record: EnvRecord | None) -> bool:
-    if arg == env:
-        return True
-    if record is not None:
-        return arg in (record.name, record.key)
-    # An incomplete folder has only its name to go by.
-    match = _FOLDER.fullmatch(env)
-    return match is not None and arg in (match["name"], match["key"])
-
-
-def select(store: Store, args: list[str], shared: Store | None = None) -> list[Target]:
-    """The environments the arguments name, in store order; an unknown one is bad input, and
-    one of the read-only `shared` store is refused, saying so."""
-    from conda_pixi_backends.errors import OperationError, UserInputError
-
-    complete, incomplete = store.scan()
-    candidates = [Target(env, Path(r.prefix), r) for env, r in complete.items()]
-    candidates += [Target(env, store.envs / env) for env in incomplete]
-    chosen: dict[str, Target] = {}
-    unknown = []
-    for arg in args:
-        hits = [t for t in candidates if _matches(arg, t.env, t.record)]
-        if not hits and shared is not None:
-            theirs = [e for e, r in shared.scan()[0].items() if _matches(arg, e, r)]
-            if theirs:
-                raise OperationError(
-                    f"{arg}: {', '.join(theirs)} is in the shared store {shared.root}, which "
-                    "you cannot change; nothing removed (ask its admin, or install your own: "
-                    f"conda pixi-backend install --force {arg})"
-                )
-        if not hits:
-            unknown.append(arg)
-        chosen.update((t.env, t) for t in hits)
-    if unknown:
-        raise UserInputError(
-            f"no backend environment named or keyed {', '.join(map(repr, unknown))} in "
-            f"{store.root}; nothing removed (see: conda pixi-backend list)"
-        )
-    return [t for t in candidates if t.env in chosen]
-
-
-def delete(
-    store: Store,
-    targets: list[Target],
-    keep: Callable[[EnvRecord, EnvRecord], bool] | None = None,
-) -> tuple[list[Target], int]:
-    """Remove the targets in the safe order; returns those removed and the bytes freed.
-
-    Under the locks the store is read again: a complete target is removed at the prefix its
-    metadata names now (an `update` may have moved it), one already gone is dropped, and an
-    incomplete one that an install completed meanwhile is spared. With `keep(seen, fresh)`
-    (gc), exposed targets and those for which it returns True are spared too.
-    """
+def target_row(
+    store: Store, target: Target, status: str, exposed: dict[str, str]
+) -> dict[str, Any]:
+    """One removed environment, as `--json` prints it."""
     from conda_pixi_backends import exposure
-    from conda_pixi_backends.commands.list_ import freed_bytes
-    from conda_pixi_backends.errors import OperationError
 
-    try:
-        with store.lock("exposure"), contextlib.ExitStack() as held:
-            exposed = store.exposed()
-            if keep is not None:  # an install may have exposed one since the caller looked
-                live = exposure.live_exposure(store, exposed)
-                serving = {where for name, where in exposed.items() if name in live}
-                targets = [t for t in targets if t.env not in serving]
-            for name in sorted({lock_name(t.env) for t in targets}):
-                held.enter_context(store.lock(name))
-            complete, incomplete = store.scan()
-            fresh_targets = []
-            for target in targets:
-                if target.record is None:
-                    if target.env in incomplete:
-                        fresh_targets.append(target)
-                    continue
-                fresh = complete.get(target.env)
-                if fresh is not None and not (keep is not None and keep(target.record, fresh)):
-                    fresh_targets.append(Target(target.env, Path(fresh.prefix), fresh))
-            targets = fresh_targets
-            names = {t.env for t in targets}
-            remaining = {name: env for name, env in exposed.items() if env not in names}
-            if remaining != exposed:
-                exposure.refresh(store, remaining)
-            freed = freed_bytes([t.path for t in targets])
-            for target in targets:
-                store.metadata_path(target.env).unlink(missing_ok=True)
-                if target.path.is_dir() and not target.path.is_symlink():
-                    store.remove_tree(target.path)
-    except OSError as exc:
-        where = exc.filename or store.root
-        raise OperationError(
-            f"cannot remove from {store.root}: {where}: {exc.strerror or exc}; what was removed "
-            "stays removed, the rest is unchanged or incomplete (`gc` clears it)"
-        ) from None
-    return targets, freed
+    record = target.record
+    name = record.name if record else None
+    launcher = (
+        str(exposure.launcher_path(store, name))
+        if name is not None and exposed.get(name) == target.env
+        else None
+    )
+    package = record.package(record.name) if record else None
+    return {
+        "env": target.env,
+        "status": status,
+        "complete": record is not None,
+        "name": name,
+        "key": record.key if record else None,
+        "version": package["version"] if package else None,
+        "prefix": str(target.path),
+        "launcher": launcher,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.commands.list_ import freed_bytes, human
+    from conda_pixi_backends import cleanup
+    from conda_pixi_backends.sizes import freed_bytes, human
 
     store, shared = common.stores(args)
-    targets = select(store, args.targets, shared)
+    targets = cleanup.select(store, args.targets, shared)
     exposed = store.exposed()
     freed = freed_bytes([t.path for t in targets])
     planned = [f"{t.env}  {t.path}" for t in targets]
     if not common.confirm(args, planned, human(freed)):
         return 0
     if not args.dry_run:
-        targets, freed = delete(store, targets)
+        targets, freed = cleanup.delete(store, targets)
     status = "would-remove" if args.dry_run else "removed"
-    rows = [t.row(store, status, exposed) for t in targets]
+    rows = [target_row(store, t, status, exposed) for t in targets]
     if args.json:
         json.dump(
             {

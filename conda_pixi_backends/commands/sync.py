@@ -1,8 +1,8 @@
 """`sync`: make the store hold what the `backends` setting (and any manifests) ask for.
 
 It installs like `install` (same plan, same output); `--prune` then removes this platform's
-environments that nothing asked for, through `remove`'s safe order: exposure first, then
-metadata, then the folder, so no launcher or activation entry ever points at a missing one.
+environments that nothing asked for and nothing else keeps (`cleanup.prunable`), in the safe
+order `remove` uses: exposure first, then metadata, then the folder.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conda_pixi_backends import cleanup
 from conda_pixi_backends.commands import common, install
+from conda_pixi_backends.keepers import RECENT_DAYS
 
 if TYPE_CHECKING:
     from conda_pixi_backends.model import Request
     from conda_pixi_backends.settings import Settings
-    from conda_pixi_backends.store import EnvRecord, Store
+    from conda_pixi_backends.store import Store
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -46,7 +45,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "(exposed, asked for by a recorded manifest, used within --older-than days)",
     )
     parser.add_argument(
-        "--older-than", type=common.number("days", 0, common.MAX_DAYS), default=cleanup.RECENT_DAYS,
+        "--older-than", type=common.number("days", 0, common.MAX_DAYS), default=RECENT_DAYS,
         metavar="DAYS", help="with --prune: keep environments used within this many days "
         "(default: 30; 0 prunes regardless of use)",
     )  # fmt: skip
@@ -57,17 +56,9 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def unwanted(store: Store, requests: list[Request], platform: str) -> list[EnvRecord]:
-    """Complete environments for `platform` whose key no request has."""
-    keys = {r.key for r in requests}
-    return [
-        r for r in store.records() if r.request.get("platform") == platform and r.key not in keys
-    ]
-
-
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import discovery, overrides, plan
-    from conda_pixi_backends import configuration
+    from conda_pixi_backends import configuration, discovery, overrides, plan
+    from conda_pixi_backends.keepers import reason_text
 
     flags = {"root": args.root, "platform": args.platform, "offline": args.offline}
     loaded = configuration.load(flags, workspace=common.workspace_root(args.manifest))
@@ -108,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")
     for row in kept:
-        why = ", ".join(cleanup.reason_text(r) for r in row["reasons"])
+        why = ", ".join(reason_text(r) for r in row["reasons"])
         print(f"{row['name']}  kept  {row['prefix']}  ({why})")
     return 0
 
@@ -117,32 +108,25 @@ def prune(
     store: Store, requests: list[Request], cfg: Settings, args: argparse.Namespace
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Remove (or, dry, list) the environments of the platform that no request asks for and
-    nothing else keeps; returns those and the ones kept, with why."""
-    from conda_pixi_backends.commands import remove
-    from conda_pixi_backends.commands.list_ import freed_bytes, human
+    nothing else keeps; returns those and the ones kept, with why, as `--json` prints them."""
+    from conda_pixi_backends import cleanup
+    from conda_pixi_backends.sizes import freed_bytes, human
 
-    platform, dry_run = cfg.platform, args.dry_run
-    keepers = cleanup.Keepers(cfg)
-    cutoff = cleanup.recent_cutoff(args.older_than)
-    exposed = store.exposed()
-    records, kept = [], []
-    for record in unwanted(store, requests, platform):
-        # Exposure is no reason to keep here: making the store what is asked for is the point.
-        reasons = [
-            r for r in keepers.reasons(record.env_name, record, exposed, cutoff)
-            if r["kind"] != "exposed"
-        ]  # fmt: skip
-        if reasons:
-            kept.append({"name": record.name, "key": record.key, "prefix": record.prefix,
-                         "reasons": reasons})  # fmt: skip
-        else:
-            records.append(record)
-    targets = [remove.Target(r.env_name, Path(r.prefix), r) for r in records]
+    targets, kept = cleanup.prunable(store, requests, cfg, older_than=args.older_than)
+    kept_rows = [
+        {
+            "name": k.record.name,
+            "key": k.record.key,
+            "prefix": k.record.prefix,
+            "reasons": k.reasons,
+        }
+        for k in kept
+    ]
     planned = [f"{t.env}  {t.path}" for t in targets]
     if not common.confirm(args, planned, human(freed_bytes([t.path for t in targets]))):
-        return [], kept
-    if targets and not dry_run:
-        targets, _freed = remove.delete(store, targets)
+        return [], kept_rows
+    if targets and not args.dry_run:
+        targets, _freed = cleanup.delete(store, targets)
     rows = []
     for target in targets:
         record = target.record
@@ -152,10 +136,10 @@ def prune(
             {
                 "name": record.name,
                 "key": record.key,
-                "platform": platform,
+                "platform": cfg.platform,
                 "version": package["version"] if package else None,
                 "prefix": record.prefix,
-                "status": "would-prune" if dry_run else "pruned",
+                "status": "would-prune" if args.dry_run else "pruned",
             }
         )
-    return rows, kept
+    return rows, kept_rows

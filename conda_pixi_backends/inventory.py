@@ -1,0 +1,181 @@
+"""What the store holds, as `list` shows it: each environment with its exposure, size, times
+and the workspaces it serves; incomplete and retired prefixes; totals.
+
+Plain file work (metadata, exposed.json, one walk of the store): no py-rattler, no solve.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conda_pixi_backends.sizes import Inode, freed_bytes, walk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from conda_pixi_backends.overrides import Overrides
+    from conda_pixi_backends.store import EnvRecord, Store
+
+
+def env_row(
+    store: Store,
+    env_name: str,
+    record: EnvRecord,
+    exposed: dict[str, str],
+    found: Overrides,
+    size: dict[str, int],
+    workspaces: list[str],
+) -> dict[str, Any]:
+    """One complete environment, as `list --json` prints it."""
+    from conda_pixi_backends import exposure, plan
+
+    package = record.package(record.name) or {}
+    is_exposed = exposed.get(record.name) == env_name and record.executable is not None
+    launcher = exposure.launcher_path(store, record.name)
+    override = found.get(record.name)
+    if override is not None and plan.own_launcher(store, override):
+        override = None
+    return {
+        "env": env_name,
+        "status": "complete",
+        "name": record.name,
+        "version": package.get("version"),
+        "build": package.get("build"),
+        "channel": package.get("channel"),
+        "key": record.key,
+        "spec": record.request.get("spec"),
+        "platform": record.request.get("platform"),
+        "prefix": record.prefix,
+        "exposed": is_exposed,
+        "executables": [str(launcher)] if is_exposed and launcher.is_file() else [],
+        "size": size,
+        "created": record.created,
+        "last_used": record.last_used,
+        "manifests": list(record.manifests),
+        "workspaces": workspaces,
+        "shared": None,
+        "read_only": False,
+        "override": None
+        if override is None
+        else {"variable": override.variable, "value": override.path},
+    }
+
+
+def collect(store: Store) -> dict[str, Any]:
+    """The whole listing: environments (complete ones by name, then incomplete) and totals.
+
+    Sizes are bytes of files and symlinks (folders not counted), each inode counted once:
+    `apparent` is the environment alone (what `du -sb PREFIX` says, less folders); `unique` is
+    what it adds to the environments listed before it, so the `unique` sizes add up to
+    `totals.environments`; `totals.store` is every distinct file under the root (package
+    cache, launchers, metadata and environments, wherever their prefixes are).
+    """
+    from conda_pixi_backends import cleanup, exposure, overrides
+    from conda_pixi_backends.store import why_incomplete
+
+    found = overrides.from_environ()
+    complete, incomplete = store.scan()
+    exposed = store.exposed()
+    # Which workspaces each environment serves: the launcher's table, computed the same way.
+    served: dict[str, list[str]] = {}
+    for name in {r.name for r in complete.values()}:
+        same = [r for r in complete.values() if r.name == name and r.executable]
+        for root, chosen in sorted(exposure.workspace_choices(same).items()):
+            served.setdefault(chosen.env_name, []).append(root)
+    seen: set[Inode] = set()
+    rows: list[dict[str, Any]] = []
+    walked: set[Path] = set()
+    for env_name, record in complete.items():
+        own: dict[Inode, int] = {}
+        for inode, size, _ in walk(record.prefix):
+            own[inode] = size
+        apparent = sum(own.values())
+        unique = sum(size for inode, size in own.items() if inode not in seen)
+        seen.update(own)
+        walked.add(Path(record.prefix))
+        rows.append(
+            env_row(
+                store,
+                env_name,
+                record,
+                exposed,
+                found,
+                {"apparent": apparent, "unique": unique},
+                served.get(env_name, []),
+            )
+        )
+    environments = sum(row["size"]["unique"] for row in rows)
+    for env_name in incomplete:
+        path = store.envs / env_name
+        rows.append(
+            {
+                "env": env_name,
+                "status": "incomplete",
+                "path": str(path) if path.is_dir() else None,
+                "metadata": str(store.metadata_path(env_name))
+                if store.metadata_path(env_name).exists()
+                else None,
+                "reason": why_incomplete(store.metadata_path(env_name)),
+            }
+        )
+    total = environments
+    for top in _store_tops(store, walked):
+        for inode, size, _ in walk(top):
+            if inode not in seen:
+                seen.add(inode)
+                total += size
+    waiting = cleanup.waiting(store) if store.envs.is_dir() else []
+    return {
+        "root": str(store.root),
+        "environments": rows,
+        "retired": [r.row(freed_bytes([r.prefix])) for r in waiting],
+        "totals": {"environments": environments, "store": total},
+    }
+
+
+def _store_tops(store: Store, skip: set[Path]) -> Iterable[Path]:
+    """The folders to walk for the store total: the root, minus environments already walked."""
+    try:
+        tops = list(store.root.iterdir())
+    except OSError:
+        return []
+    found: list[Path] = []
+    for top in tops:
+        if top == store.envs:
+            with contextlib.suppress(OSError):
+                found.extend(p for p in store.envs.iterdir() if p not in skip)
+        elif top not in skip:
+            found.append(top)
+    return found
+
+
+def shared_rows(store: Store, shared: Store) -> list[dict[str, Any]]:
+    """The environments of the read-only shared store that this store's launchers serve."""
+    from conda_pixi_backends import overrides
+    from conda_pixi_backends.store import read_record
+
+    found = overrides.from_environ()
+    exposed = store.exposed()
+    rows = []
+    for name, where in sorted(exposed.items()):
+        record = read_record(Path(where)) if Path(where).is_absolute() else None
+        if record is None:
+            continue
+        size = sum(s for _, s, _ in walk(record.prefix))
+        row = env_row(
+            store, record.env_name, record, {name: record.env_name}, found,
+            {"apparent": size, "unique": 0}, [],
+        )  # fmt: skip
+        row.update(shared=str(shared.root), read_only=True)
+        rows.append(row)
+    return rows
+
+
+def listing(store: Store, shared: Store | None = None) -> dict[str, Any]:
+    """`collect`, plus the shared store's environments this store's launchers serve."""
+    found = collect(store)
+    if shared is not None:
+        found["environments"] += shared_rows(store, shared)
+    return found
