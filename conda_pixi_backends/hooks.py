@@ -9,19 +9,21 @@ order Pixi tries them: Pixi manifests (`discovery/pixi_manifest.py`), rattler-bu
 A site adds its own kind of source with a module of such functions, announced through the
 `conda_pixi_backends` entry-point group; readers from entry points are asked before the
 built-in ones, so they can also take over a kind. Registering one at run time works too:
-`plugin_manager().register(module_or_object)`.
+`conda_pixi_backends.discovery.plugin_manager().register(module_or_object)`.
+
+This module holds only the specification and the markers, so that a plugin importing it
+imports nothing else of the project; the plugin manager is built in `discovery/readers.py`.
 """
 
 from __future__ import annotations
 
-import functools
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from conda_pixi_backends.discovery.sources import DiscoveryContext, SourcePackage
 
 PROJECT = "conda_pixi_backends"
@@ -38,17 +40,3 @@ def cpb_discover_source(path: Path, context: DiscoveryContext) -> SourcePackage 
     declares, which discovery follows. A source of this kind that is wrong raises
     `UserInputError` naming the file and key.
     """
-
-
-@functools.cache
-def plugin_manager() -> pluggy.PluginManager:
-    """The one plugin manager, built on first use so that importing this module stays cheap."""
-    from conda_pixi_backends.discovery import pixi_manifest, recipe, ros
-
-    pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(sys.modules[__name__])
-    # pluggy asks the last registered first: Pixi manifests, then recipes, then ROS packages.
-    for module in (ros, recipe, pixi_manifest):
-        pm.register(module)
-    pm.load_setuptools_entrypoints(PROJECT)
-    return pm

@@ -25,7 +25,7 @@ import rattler
 from rattler import exceptions as rx
 from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, activate
 
-from conda_pixi_backends.discovery import cutoff
+from conda_pixi_backends.discovery.exclude_newer import cutoff
 from conda_pixi_backends.errors import OperationError, UserInputError
 from conda_pixi_backends.model import Request, normalize_spec
 from conda_pixi_backends.plan import CONFIG, Fetch, manifest_sources, same_packages

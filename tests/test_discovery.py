@@ -11,13 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conda_pixi_backends.discovery import (
-    DiscoveryContext,
-    cutoff,
-    discover,
-    find_manifest,
-    parse_cutoff,
-)
+from conda_pixi_backends.discovery import DiscoveryContext, discover, find_manifest
+from conda_pixi_backends.discovery.exclude_newer import cutoff, parse_cutoff
 from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.plan import requests_for
 from conda_pixi_backends.settings import Settings

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conda_pixi_backends.discovery import discover, find_manifest
+from conda_pixi_backends.discovery import discover, find_manifest, plugin_manager
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.hooks import hookimpl, plugin_manager
+from conda_pixi_backends.hooks import hookimpl
 from conda_pixi_backends.model import Declaration
 
 PBB = "https://prefix.dev/pixi-build-backends"

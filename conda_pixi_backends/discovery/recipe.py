@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from conda_pixi_backends.discovery.sources import DiscoveryContext, SourcePackage
+from conda_pixi_backends.discovery.workspaces import default_backend
 from conda_pixi_backends.hooks import hookimpl
 
 BACKEND = "pixi-build-rattler-build"
@@ -20,16 +21,13 @@ FOLDERS = ("", "recipe")
 
 @hookimpl(specname="cpb_discover_source")
 def discover_recipe(path: Path, context: DiscoveryContext) -> SourcePackage | None:
-    from conda_pixi_backends.discovery import default_backend
-
+    recipe: Path | None = None
     if path.name in FILE_NAMES and os.path.isfile(path):
         recipe = path
     elif os.path.isdir(path):
         found = (path / f / n for f in FOLDERS for n in FILE_NAMES)
         recipe = next((p for p in found if os.path.isfile(p)), None)
-        if recipe is None:
-            return None
-    else:
+    if recipe is None:
         return None
     folder = path if os.path.isdir(path) else path.parent
     return SourcePackage(recipe, default_backend(BACKEND, recipe, folder, context))

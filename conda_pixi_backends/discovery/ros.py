@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from conda_pixi_backends.discovery.sources import DiscoveryContext, SourcePackage
+from conda_pixi_backends.discovery.workspaces import default_backend
 from conda_pixi_backends.hooks import hookimpl
 
 BACKEND = "pixi-build-ros"
@@ -19,8 +20,6 @@ FILE_NAME = "package.xml"
 
 @hookimpl(specname="cpb_discover_source")
 def discover_ros_package(path: Path, context: DiscoveryContext) -> SourcePackage | None:
-    from conda_pixi_backends.discovery import default_backend
-
     if path.name != FILE_NAME or not os.path.isfile(path):
         return None
     return SourcePackage(path, default_backend(BACKEND, path, path.parent, context))

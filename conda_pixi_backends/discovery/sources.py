@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from conda_pixi_backends.model import Declaration
+if TYPE_CHECKING:
+    from conda_pixi_backends.model import Declaration
 
 
 @dataclass(frozen=True)
