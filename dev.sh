@@ -1,7 +1,7 @@
 #!/bin/sh
 # The README's two commands, on a fresh Linux machine with Python 3.10+ and no conda:
 #   sh dev.sh demo    build a local channel of demo backends and run the quick start offline
-#   sh dev.sh test    lint and run the whole test suite (extra arguments go to pytest)
+#   sh dev.sh test    lint, type-check and run the whole test suite (extra arguments go to pytest)
 # Both set up .venv/ themselves (pip install -e .[test]). `test` also installs zsh and fish when
 # it runs as root, and a real conda into .venv when ../shared/conda/install.sh sits beside the
 # repository (conda is not on PyPI; without it the tests that need conda skip and say why).
@@ -51,6 +51,7 @@ case "$command" in
         setup_conda
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
+        .venv/bin/mypy
         exec .venv/bin/python -m pytest "$@"
         ;;
     *)

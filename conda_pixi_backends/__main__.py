@@ -1,9 +1,9 @@
 """`python -m conda_pixi_backends`: the console script `conda-pixi-backend`."""
 
-import _signal  # built in: nothing to load before Ctrl-C is handled
+import _signal  # type: ignore[import-not-found]  # built in: nothing to load before Ctrl-C is handled
 import os
 
-_leaving = []
+_leaving: list[int] = []
 
 
 def _interrupted(signum: int, frame: object) -> None:

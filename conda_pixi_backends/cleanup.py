@@ -221,10 +221,10 @@ def delete(
 def sweep_retired(store: Store, grace: float) -> list[Path]:
     """What `update` removes first: the launchers are rewritten from the metadata (healing a
     switch that died before its rewrite), then the retired prefixes past `grace` go."""
-    from conda_pixi_backends import plan
+    from conda_pixi_backends import exposure
 
     store.ensure()
-    plan.refresh_exposure(store)
+    exposure.refresh_locked(store)
     return store.sweep_retired(grace)
 
 

@@ -169,7 +169,7 @@ def _write(path: Path, key: str, value: Any) -> bool:
     present = [k for k in _own_keys(data) if normal_key(k) == key]
 
     new = _splice(text, data, key, present, value, newline)
-    if not _reads_as(new, expected, path):  # fall back to ruamel's own round trip
+    if new is None or not _reads_as(new, expected, path):  # fall back to ruamel's round trip
         data = data if data is not None else YAML(typ="rt").map()
         matching = [k for k in data if normal_key(k) == key]
         for k in matching if value is _UNSET else present[1:]:

@@ -142,7 +142,7 @@ def load_yaml(text: str, where: Path | str, typ: str = "rt") -> Any:
 
     yaml = YAML(typ=typ)
 
-    class Bounded(yaml.Constructor):  # type: ignore[name-defined,misc]
+    class Bounded(yaml.Constructor):  # type: ignore[name-defined]
         def construct_document(self, node: Any) -> Any:
             _count_values(node, where)
             return super().construct_document(node)

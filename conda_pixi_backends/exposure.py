@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conda_pixi_backends import shells
 from conda_pixi_backends.store import (
@@ -26,6 +27,9 @@ from conda_pixi_backends.store import (
     read_record,
     write_all,
 )
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.overrides import Override
 
 
 def launcher_path(store: Store, name: str) -> Path:
@@ -119,7 +123,7 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     """Rewrite bin/, activate/ and exposed.json. The caller holds the `exposure` lock."""
     live = live_exposure(store, exposed)
     by_name = candidates(store)
-    files = [
+    files: list[tuple[Path, str, int | None]] = [
         (launcher_path(store, name), launcher_text(record, by_name.get(name, ())), 0o755)
         for name, record in live.items()
     ]
@@ -135,6 +139,23 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     for path in store.bin.iterdir():
         if path.name not in wanted and not path.name.startswith("."):
             path.unlink(missing_ok=True)
+
+
+def refresh_locked(store: Store) -> None:
+    """Rewrite launchers and activation scripts from the current metadata, under the lock."""
+    with store.lock("exposure"):
+        refresh(store, store.exposed())
+
+
+def own_launcher(store: Store, override: Override) -> bool:
+    """True for an override that our own activation script set: it points into our bin/.
+    Compared as real paths, so a store root reached through a symlink or '..' is still ours."""
+    if override.path is None:
+        return False
+    path = override.resolve()
+    return path is not None and Path(os.path.realpath(path)).parent == Path(
+        os.path.realpath(store.bin)
+    )
 
 
 def _holds(path: Path, text: str, mode: int | None) -> bool:

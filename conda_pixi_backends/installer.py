@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import rattler
 from rattler import exceptions as rx
@@ -27,8 +28,14 @@ from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, 
 
 from conda_pixi_backends.discovery.exclude_newer import cutoff
 from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.model import Request, normalize_spec
-from conda_pixi_backends.plan import CONFIG, Fetch, manifest_sources, same_packages
+from conda_pixi_backends.model import (
+    CONFIG,
+    Fetch,
+    Request,
+    manifest_sources,
+    normalize_spec,
+    same_packages,
+)
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
 
@@ -299,7 +306,8 @@ def capture_activation(prefix: Path) -> Activation:
         return value.replace(str(alias), str(prefix))
 
     after = dict(item.partition("=")[::2] for item in proc.stdout.split("\0") if "=" in item)
-    prepend = [real(str(p)) for p in result.path[: max(len(result.path) - len(base_path), 0)]]
+    paths = cast("list[Path]", result.path)  # py-rattler types it as one Path: it is a list
+    prepend = [real(str(p)) for p in paths[: max(len(paths) - len(base_path), 0)]]
     # Exported shell functions (BASH_FUNC_x%%) and other non-identifiers are not variables.
     changed = {
         k: real(v)
@@ -522,7 +530,7 @@ def write_lock(
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        lock.to_path(tmp)
+        lock.to_path(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

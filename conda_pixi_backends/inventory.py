@@ -29,13 +29,13 @@ def env_row(
     workspaces: list[str],
 ) -> dict[str, Any]:
     """One complete environment, as `list --json` prints it."""
-    from conda_pixi_backends import exposure, plan
+    from conda_pixi_backends import exposure
 
     package = record.package(record.name) or {}
     is_exposed = exposed.get(record.name) == env_name and record.executable is not None
     launcher = exposure.launcher_path(store, record.name)
     override = found.get(record.name)
-    if override is not None and plan.own_launcher(store, override):
+    if override is not None and exposure.own_launcher(store, override):
         override = None
     return {
         "env": env_name,

@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from conda_pixi_backends.errors import UserInputError
 
+#: The sources of a request that are not manifest files.
+COMMAND_LINE = "command line"
+CONFIG = "config"
 #: Bumped when the meaning of a key changes, so old environments are never reused by mistake.
 KEY_VERSION = 1
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
@@ -29,7 +33,7 @@ class Declaration:
     spec: str
     channels: tuple[str, ...] = ()
     additional_dependencies: tuple[str, ...] = ()
-    source: str = "command line"
+    source: str = COMMAND_LINE
     #: The folder that relative channel paths are resolved against: the root of the workspace
     #: being run, as Pixi resolves them.
     base: Path | None = None
@@ -177,3 +181,28 @@ def normalize_channel(
 def path_to_url(path: Path) -> str:
     """A file:// URL for an absolute path, quoting what URLs cannot carry."""
     return "file://" + quote(path.as_posix().rstrip("/") or "/", safe="/:~")
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """How channels are reached; handed to py-rattler's own configuration by the installer."""
+
+    offline: bool = False
+    #: Channel URL -> mirror URLs, tried in order instead of the channel.
+    mirrors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def manifest_sources(sources: Iterable[str]) -> list[str]:
+    """The manifest files among a request's sources (not the command line, not the config)."""
+    return [s for s in sources if s not in (COMMAND_LINE, CONFIG)]
+
+
+def same_packages(a: Iterable[Mapping[str, str]], b: Iterable[Mapping[str, str]]) -> bool:
+    """Equal package sets: name, version, build, and sha256 (or the URL when there is none)."""
+
+    def identity(rows: Iterable[Mapping[str, str]]) -> set[tuple[str, ...]]:
+        return {
+            (p["name"], p["version"], p["build"], p.get("sha256") or p.get("url", "")) for p in rows
+        }
+
+    return identity(a) == identity(b)

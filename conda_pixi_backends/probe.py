@@ -71,7 +71,7 @@ def classify(line: bytes) -> tuple[str, str, dict[str, Any] | None]:
         return GARBAGE, f"answered with id {message.get('id')!r}, not {REQUEST['id']}", None
     if "error" in message:
         error = message["error"] if isinstance(message["error"], dict) else {}
-        code, text = error.get("code"), error.get("message", message["error"])
+        code, text = error.get("code"), str(error.get("message", message["error"]))
         return RPC_ERROR, f"answered with JSON-RPC error {code}: {text}", None
     result = message.get("result")
     capabilities = result.get("capabilities") if isinstance(result, dict) else None

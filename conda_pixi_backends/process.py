@@ -175,12 +175,12 @@ def guard_streams() -> dict[str, Any]:
         stream = getattr(sys, name)
         if stream is None:
             buffer = inner = None
-            options = {"encoding": "utf-8", "errors": "backslashreplace"}
+            options: dict[str, Any] = {"encoding": "utf-8", "errors": "backslashreplace"}
         else:
             buffer = getattr(stream, "buffer", None)
             inner = getattr(buffer, "raw", buffer)
             try:
-                if isinstance(inner, _Output) or inner.fileno() != fd:
+                if inner is None or isinstance(inner, _Output) or inner.fileno() != fd:
                     continue
             except (AttributeError, OSError, ValueError):
                 continue

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.model import CHANNEL_ALIAS, normalize_channel, normalize_spec
+from conda_pixi_backends.model import CHANNEL_ALIAS, Fetch, normalize_channel, normalize_spec
 
 ENV_PREFIX = "CONDA_PIXI_BACKENDS_"
 #: Replaces the admin files: an os.pathsep-separated list of files and folders of *.yml files.
@@ -99,6 +99,10 @@ class Settings:
         if isinstance(self.backends, dict):
             return list(self.backends.get(platform or self.platform, []))
         return list(self.backends)
+
+    def fetch(self) -> Fetch:
+        """How the installer reaches channels, by these settings."""
+        return Fetch(offline=self.offline, mirrors=dict(self.mirrors))
 
     def for_platform(self, platform: str) -> Settings:
         """These settings with another `platform` (lock files and sync serve several)."""

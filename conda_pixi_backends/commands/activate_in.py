@@ -16,10 +16,6 @@ from conda_pixi_backends.commands import common
 if TYPE_CHECKING:
     import argparse
 
-# Until commands/doctor.py imports them from conda_envs, as it should.
-scripts = conda_envs.scripts
-write = conda_envs.write
-
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(

@@ -76,6 +76,29 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of errors")
 
 
+def add_lock_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--locked", action="store_true",
+        help="install exactly the lock file's packages, no solve; exit 2 if it lacks a backend",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lock-file", type=Path, metavar="PATH",
+        help="the lock file; implies --locked (default: the nearest pixi-backends.lock from the "
+        "manifest's folder upward)",
+    )  # fmt: skip
+
+
+def add_offline_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--offline", action="store_true", default=None,
+        help="use cached repodata and the package cache only (setting 'offline')",
+    )  # fmt: skip
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def add_manifest_flag(
     parser: argparse.ArgumentParser,
     help: str = "a pixi.toml, pyproject.toml or folder (repeatable)",
@@ -164,7 +187,7 @@ def store(args: argparse.Namespace) -> Store:
 
 def stores(args: argparse.Namespace) -> tuple[Store, Store | None]:
     """The store to work in, and the read-only shared store it draws on, if any."""
-    from conda_pixi_backends.plan import stores_for
+    from conda_pixi_backends.store import stores_for
 
     return stores_for(settings(args))
 
@@ -191,11 +214,11 @@ def executable(store: Store, name: str) -> str:
     """The one path Pixi would run for a backend: its override (unless that is our own
     launcher, set by our activation), resolved as Pixi runs it (a bare word on PATH, a relative
     path from the current folder), else its launcher. OperationError when neither exists."""
-    from conda_pixi_backends import exposure, overrides, plan
+    from conda_pixi_backends import exposure, overrides
     from conda_pixi_backends.errors import OperationError
 
     override = overrides.from_environ().get(name)
-    if override is not None and not plan.own_launcher(store, override):
+    if override is not None and not exposure.own_launcher(store, override):
         resolved = override.resolve()
         if resolved is None:
             raise OperationError(f"{name}: {override.missing()}")

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends.commands import common
+
 if TYPE_CHECKING:
     from conda_pixi_backends.settings import Loaded
 
@@ -31,7 +33,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     show.add_argument(
         "--sources", action="store_true", help="also where each value comes from, and final keys"
     )
-    show.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(show)
     show.set_defaults(func=run)
 
     edit = argparse.ArgumentParser(add_help=False)
@@ -82,7 +84,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def show(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.commands.common import workspace_root
+
     from conda_pixi_backends.config_files import normal_key
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError
@@ -93,7 +95,7 @@ def show(args: argparse.Namespace) -> int:
     if unknown:
         raise UserInputError(f"KEY: unknown key '{unknown[0]}' (known: {', '.join(KEYS)})")
     env = dict(os.environ)
-    loaded = load({"root": args.root}, environ=env, workspace=workspace_root([]))
+    loaded = load({"root": args.root}, environ=env, workspace=common.workspace_root([]))
     values = {key: _jsonable(getattr(loaded.settings, key)) for key in keys}
     if not args.sources:
         if args.json:

@@ -35,13 +35,13 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         metavar="DAYS", help="keep environments used within this many days (default: 30)",
     )  # fmt: skip
     common.add_removal_flags(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends.plan import stores_for
     from conda_pixi_backends.sizes import human
+    from conda_pixi_backends.store import stores_for
 
     settings = common.settings(args)
     store = stores_for(settings)[0]

@@ -22,7 +22,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "and whether PIXI_BUILD_BACKEND_OVERRIDE(_ALL) replaces it in this shell."
         ),
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

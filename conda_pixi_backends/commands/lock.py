@@ -12,9 +12,23 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-from conda_pixi_backends.commands import common, install
+from conda_pixi_backends.commands import common
+
+
+class LockedRow(TypedDict):
+    """One locked environment, as `lock --json` prints it in `environments`."""
+
+    environment: str
+    name: str
+    spec: str
+    platform: str
+    key: str
+    channels: list[str]
+    version: str | None
+    #: name, version, build, channel, subdir, url, sha256 of each package
+    packages: list[dict[str, str]]
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -37,8 +51,8 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "-o", "--lock-file", type=Path, metavar="PATH",
         help="where to write (default: pixi-backends.lock beside the manifest, else here)",
     )  # fmt: skip
-    install.add_offline_flag(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_offline_flag(parser)
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
@@ -46,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import discovery, plan
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.plan import stores_for
     from conda_pixi_backends.settings import KNOWN_PLATFORMS
+    from conda_pixi_backends.store import stores_for
 
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root, "offline": args.offline}, workspace=workspace)
@@ -55,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     for platform in args.platforms:
         if platform not in KNOWN_PLATFORMS:
             raise UserInputError(
-                f"--platform: unknown platform {platform!r} "
-                f"(known: {', '.join(KNOWN_PLATFORMS)})"
+                f"--platform: unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})"
             )
     platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
     origin = loaded.origins.get("backends", "backends")
@@ -67,10 +80,7 @@ def run(args: argparse.Namespace) -> int:
             found = discovery.find_manifest(Path.cwd())
             declared = discovery.discover([found], common.discovery_context(cfg)).declarations
         except UserInputError:
-            if not any(
-                plan.config_backends(cfg.for_platform(p), origin)
-                for p in platforms
-            ):
+            if not any(plan.config_backends(cfg.for_platform(p), origin) for p in platforms):
                 raise
             declared = []
     requests = []
@@ -82,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import installer
 
     store = stores_for(cfg)[0]
-    solved = installer.solve(store, requests, plan.Fetch.from_settings(cfg)) if requests else []
+    solved = installer.solve(store, requests, cfg.fetch()) if requests else []
     installer.write_lock(path, platforms, requests, solved)
-    rows = []
+    rows: list[LockedRow] = []
     for request, records in zip(requests, solved, strict=True):
         packages = installer.package_rows(records)
         own = next((p for p in packages if p["name"] == request.name), None)

@@ -30,7 +30,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("targets", nargs="+", metavar="NAME|KEY")
     common.add_removal_flags(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

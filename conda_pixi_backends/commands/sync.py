@@ -12,7 +12,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from conda_pixi_backends.commands import common, install
+from conda_pixi_backends.commands import common, results
 from conda_pixi_backends.keepers import RECENT_DAYS
 
 if TYPE_CHECKING:
@@ -49,21 +49,22 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         metavar="DAYS", help="with --prune: keep environments used within this many days "
         "(default: 30; 0 prunes regardless of use)",
     )  # fmt: skip
-    install.add_lock_flags(parser)
-    install.add_offline_flag(parser)
+    common.add_lock_flags(parser)
+    common.add_offline_flag(parser)
     common.add_removal_flags(parser)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import configuration, discovery, overrides, plan
+    from conda_pixi_backends import configuration, discovery, overrides, plan, provision
+    from conda_pixi_backends import store as store_module
     from conda_pixi_backends.keepers import reason_text
 
     flags = {"root": args.root, "platform": args.platform, "offline": args.offline}
     loaded = configuration.load(flags, workspace=common.workspace_root(args.manifest))
     cfg = loaded.settings
-    store, shared = plan.stores_for(cfg)
+    store, shared = store_module.stores_for(cfg)
     declarations = plan.config_backends(cfg, loaded.origins.get("backends", "backends"))
     found = discovery.Discovery()
     if args.manifest:
@@ -73,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     locked = args.locked or args.lock_file is not None
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
     progress = sys.stderr.isatty() and not args.json
-    entries = plan.provision(
+    entries = provision.provision(
         store, requests, overrides.from_environ(), dry_run=args.dry_run, progress=progress,
-        fetch=plan.Fetch.from_settings(cfg), lock_file=lock_file, shared=shared,
+        fetch=cfg.fetch(), lock_file=lock_file, shared=shared,
     )  # fmt: skip
 
     pruned: list[dict[str, Any]] = []
@@ -83,18 +84,18 @@ def run(args: argparse.Namespace) -> int:
     if args.prune:
         pruned, kept = prune(store, requests, cfg, args)
     if args.json:
-        rows = [install.entry_json(store, e) for e in entries]
+        rows = [results.entry_json(store, e) for e in entries]
         result = {
             "root": str(store.root),
             "backends": rows,
-            "unresolved": install.unresolved_json(found.unresolved),
+            "unresolved": results.unresolved_json(found.unresolved),
             "pruned": pruned,
             "kept": kept,
         }
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    install.report(store, entries, False, found.unresolved)
+    results.report(store, entries, False, found.unresolved)
     for row in pruned:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")

@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from conda_pixi_backends.cleanup import GRACE_PERIOD
-from conda_pixi_backends.commands import common, install
+from conda_pixi_backends.commands import common
 
 if TYPE_CHECKING:
     from conda_pixi_backends.updates import Update
@@ -31,7 +31,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help="a backend name, e.g. pixi-build-python"
     )
-    install.add_offline_flag(parser)
+    common.add_offline_flag(parser)
     parser.add_argument(
         "--grace-period", type=common.number("seconds", 0, common.MAX_SECONDS),
         default=GRACE_PERIOD, metavar="SECONDS",
@@ -41,13 +41,13 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="solve and show what would change; write nothing"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import updates
-    from conda_pixi_backends.plan import stores_for
+    from conda_pixi_backends.store import stores_for
 
     cfg = common.settings(args, offline=args.offline)
     store = stores_for(cfg)[0]

@@ -1,0 +1,95 @@
+"""What install and sync show of the backends they provisioned: a line per backend and how to
+activate them, or one JSON object (`--json`)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from conda_pixi_backends.discovery import Unresolved
+    from conda_pixi_backends.plan import Entry
+    from conda_pixi_backends.store import Store
+
+
+def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
+    """One backend of the result, as `--json` prints it."""
+    from conda_pixi_backends import exposure, model
+
+    request, record, override = entry.request, entry.record, entry.override
+    executables: list[str] = []
+    if override is not None:
+        resolved = override.resolve()
+        executables = [resolved] if resolved else []
+    elif record is not None and record.executable:
+        executables = [str(exposure.launcher_path(store, request.name))]
+    package = record.package(request.name) if record else None
+    return {
+        "name": request.name,
+        "spec": request.spec,
+        "channels": list(request.channels),
+        "platform": request.platform,
+        "status": entry.status,
+        "key": request.key,
+        "prefix": None if override else record.prefix if record else str(store.prefix(request)),
+        "version": package["version"] if package else None,
+        "executables": executables,
+        "override": None
+        if override is None
+        else {"variable": override.variable, "value": override.path},
+        "manifests": model.manifest_sources(request.sources),
+    }
+
+
+def unresolved_json(unresolved: Sequence[Unresolved]) -> list[dict[str, str]]:
+    """Source dependencies Pixi will build with a backend that only fetching them can tell."""
+    return [
+        {"name": u.name, "kind": u.kind, "location": u.location, "declared_in": u.where}
+        for u in unresolved
+    ]
+
+
+def report(
+    store: Store, entries: list[Entry], as_json: bool, unresolved: Sequence[Unresolved] = ()
+) -> None:
+    """A line per backend and how to activate them, or one JSON object. Unresolved source
+    dependencies are warned about on stderr (in JSON: a top-level `unresolved` list)."""
+    rows = [entry_json(store, e) for e in entries]
+    if as_json:
+        result = {
+            "root": str(store.root),
+            "backends": rows,
+            "unresolved": unresolved_json(unresolved),
+        }
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    for u in unresolved:
+        print(
+            f"warning: {u.where}: {u.name} is built from {u.kind} {u.location}; its backend is "
+            "not known without fetching it: name it inline (package.build.backend) to install it",
+            file=sys.stderr,
+        )
+    if not rows:
+        print("No backends requested.")
+        return
+    width = max(len(r["name"]) for r in rows)
+    for row in rows:
+        status = row["status"].replace("-", " ")
+        where = row["executables"][0] if row["executables"] else "(not found on PATH)"
+        if row["status"] == "would-install":
+            where = row["prefix"]
+        detail = f"{where}  [{row['override']['variable']}]" if row["override"] else where
+        version = f"  ({row['version']})" if row["version"] else ""
+        print(f"{row['name']:<{width}}  {status:<17} {detail}{version}")
+    if any(r["status"] in ("installed", "already-installed") for r in rows):
+        print(
+            "\nTo hand these backends to Pixi in this shell:\n"
+            '    eval "$(conda pixi-backend shell-hook)"\n'
+            "or in every new shell, add to ~/.bashrc:\n"
+            f"    . {shlex.quote(str(store.activate / 'activate.bash'))}"
+        )
