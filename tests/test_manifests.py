@@ -510,6 +510,53 @@ def test_a_plugin_reader_takes_its_own_kind(tmp_path: Path) -> None:
     fails(source, "not a supported manifest")
 
 
+SITE_READER = """
+from pathlib import Path
+
+from conda_pixi_backends.discovery import SourcePackage
+from conda_pixi_backends.hooks import hookimpl
+from conda_pixi_backends.model import Declaration
+
+
+@hookimpl
+def cpb_discover_source(path, context):
+    if path.name != "BUILD.site":
+        return None
+    name, version = path.read_text().split()
+    return SourcePackage(path, Declaration(name, f"{name} {version}", source=str(path)))
+"""
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_a_site_reader_announced_by_entry_point(tmp_path: Path, announced: bool) -> None:
+    """A site's reader installed as a distribution with a `conda_pixi_backends` entry point
+    is loaded by the console script; without the entry point it is not."""
+    import os
+    import subprocess
+    import sys
+
+    site = tmp_path / "site-packages"
+    write(site / "site_reader.py", SITE_READER)
+    entry_points = "[conda_pixi_backends]\nsite = site_reader\n" if announced else "[x]\n"
+    write(site / "site_reader-1.0.dist-info" / "METADATA", "Name: site-reader\nVersion: 1.0\n")
+    write(site / "site_reader-1.0.dist-info" / "entry_points.txt", entry_points)
+    source = write(tmp_path / "BUILD.site", "pixi-build-site 1.*\n")
+    env = {**os.environ, "PYTHONPATH": str(site), "CONDA_PIXI_BACKENDS_ROOT": str(tmp_path / "s")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends", "install", "--dry-run", "--json",
+         "-m", str(source)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if announced:
+        assert proc.returncode == 0, proc.stderr
+        (row,) = json.loads(proc.stdout)["backends"]
+        assert (row["name"], row["spec"], row["status"]) == (
+            "pixi-build-site", "pixi-build-site 1.*", "would-install"
+        )  # fmt: skip
+    else:
+        assert proc.returncode == 2 and "not a supported manifest" in proc.stderr
+
+
 # --- property: nothing but UserInputError escapes ---------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from conda_pixi_backends.errors import UserInputError
@@ -35,8 +36,35 @@ def plugin_manager() -> pluggy.PluginManager:
     # pluggy asks the last registered first: Pixi manifests, then recipes, then ROS packages.
     for module in (ros, recipe, pixi_manifest):
         pm.register(module)
-    pm.load_setuptools_entrypoints(hooks.PROJECT)
+    if "importlib.metadata" in sys.modules or _announced(hooks.PROJECT):
+        pm.load_setuptools_entrypoints(hooks.PROJECT)
     return pm
+
+
+def _announced(group: str) -> bool:
+    """Whether an installed distribution may announce entry points in `group`: a look at the
+    `entry_points.txt` files on sys.path. Usually none does, and then the console script need
+    not import importlib.metadata (about 20 ms, every command). Anything else on sys.path (a
+    zip file, a custom finder) answers True, so that importlib.metadata decides."""
+    needle = f"[{group}]"
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            return True
+        except OSError:  # a folder that does not exist: nothing is installed there
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as f:
+                    if needle in f.read():
+                        return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
 
 
 def describe(path: Path, context: DiscoveryContext) -> SourcePackage | None:
