@@ -2,15 +2,16 @@
 # The README's two commands, on a fresh Linux machine with Python 3.10+ and no conda:
 #   sh dev.sh demo    build a local channel of demo backends and run the quick start offline
 #   sh dev.sh test    lint, type-check and run the whole test suite (extra arguments go to pytest)
-# Both set up .venv/ themselves (pip install -e .[test]). `test` also installs zsh and fish when
+# Both set up .venv/ themselves (demo: pip install -e .; test: -e .[test]). `test` also installs zsh and fish when
 # it runs as root, and a real conda into .venv when ../shared/conda/install.sh sits beside the
 # repository (conda is not on PyPI; without it the tests that need conda skip and say why).
 set -eu
 cd "$(dirname "$0")"
 
+# $1: what to install into .venv: "." for the demo, ".[test]" for the tests.
 setup_venv() {
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$1"
 }
 
 # conda finds plugins through the entry points of its own environment, so it goes into .venv,
@@ -42,12 +43,12 @@ command="${1:-}"
 [ $# -gt 0 ] && shift
 case "$command" in
     demo)
-        setup_venv
+        setup_venv .
         exec .venv/bin/python -m conda_pixi_backends.demo "${1:-demo}"
         ;;
     test)
         setup_shells
-        setup_venv
+        setup_venv ".[test]"
         setup_conda
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .

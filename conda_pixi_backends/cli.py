@@ -8,7 +8,10 @@ its own commands, and a no-op `install` must never pay for py-rattler.
 from __future__ import annotations
 
 import argparse
+import difflib
+import functools
 import importlib
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -16,16 +19,31 @@ from typing import Any
 
 from conda_pixi_backends import __version__, process
 from conda_pixi_backends.commands import COMMANDS, common
-from conda_pixi_backends.errors import PROG, CPBError, one_line
+from conda_pixi_backends.errors import CPBError, one_line, prog, started_as
 
 MISSING_COMMAND = "the following arguments are required: COMMAND"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line and exit 2 (no usage dump), like other bad input."""
+    """argparse, but a bad flag is one line and exit 2 (no usage dump), like other bad input,
+    naming the command it is about without repeating the program's name, and a mistyped
+    command gets the nearest one suggested."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, one_line(f"{PROG}: error: {self.prog}: {message}") + "\n")
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        if self.prog.startswith("conda "):  # conda's `conda pixi-backend`: our name is two words
+            command = command.partition(" ")[2]
+        if command and message == "the following arguments are required: ACTION":
+            self.print_help(sys.stderr)  # a command group without its action: its help first
+        choice = re.fullmatch(r"argument (\w+): invalid choice: '(.*)' \(choose from .*\)", message)
+        if choice:
+            names = [n for a in self._actions if a.choices for n in a.choices]
+            near = difflib.get_close_matches(choice.group(2), names, n=1)
+            message = f"unknown command '{choice.group(2)}'" + (
+                f"; did you mean '{near[0]}'?" if near else f" (known: {', '.join(names)})"
+            )
+        where = f"{command}: " if command else ""
+        self.exit(2, one_line(f"{prog()}: error: {where}{message}") + "\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         # A subcommand reports its own unknown arguments: argparse would hand them up to the
@@ -38,12 +56,23 @@ class _Parser(argparse.ArgumentParser):
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add every subcommand; shared by the console script and the conda plugin."""
+    if not isinstance(parser, _Parser):  # conda's parser: our errors, our way
+        parser.error = functools.partial(_Parser.error, parser)  # type: ignore[method-assign]
     parser.add_argument(
         "-V", "--version", action="version", version=f"conda-pixi-backends {__version__}"
+    )
+    # The global flags are accepted before the command's name too.
+    common.add_common(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="(for commands that print JSON) print one JSON object",
     )
     # Not `required`: argparse would report a missing COMMAND before an unknown flag given
     # in its place (`conda-pixi-backend --no-such-flag`); `run` reports a missing one.
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.set_defaults(help_parser=parser)
     parent = _Parser(add_help=False)
     common.add_common(parent)
     for name in COMMANDS:
@@ -58,11 +87,24 @@ def run(args: argparse.Namespace) -> int:
     Shared by the console script and the conda plugin: it leaves the process, its signals and
     its exit to its caller, and guards the standard streams only while the command runs.
     """
-    if getattr(args, "func", None) is None:
-        print(f"{PROG}: error: {MISSING_COMMAND}", file=sys.stderr)
+    if getattr(args, "func", None) is None:  # no command: the help, then what is missing
+        helper = getattr(args, "help_parser", None)
+        if helper is not None:
+            helper.print_help(sys.stderr)
+        print(
+            f"{prog()}: error: {MISSING_COMMAND} (one of: {', '.join(_names())})", file=sys.stderr
+        )
+        return 2
+    problem = common.fill_globals(args)
+    if problem is not None:
+        print(one_line(f"{prog()}: error: {problem}"), file=sys.stderr)
         return 2
     with process.guarded_streams():
         return _run(args)
+
+
+def _names() -> list[str]:
+    return [name.rstrip("_").replace("_", "-") for name in COMMANDS]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -82,13 +124,15 @@ def _run(args: argparse.Namespace) -> int:
                 import traceback
 
                 traceback.print_exc()
-            print(one_line(f"{PROG}: error: {exc}"), file=sys.stderr)
+            print(one_line(f"{prog()}: error: {exc}"), file=sys.stderr)
+            if getattr(args, "json", False):
+                _print_json_error(exc)
             return exc.exit_code
         # A bug of ours: still one line, the traceback on request.
         if getattr(args, "verbose", False):
             raise
         print(
-            one_line(f"{PROG}: internal error: {type(exc).__name__}: {exc}")
+            one_line(f"{prog()}: internal error: {type(exc).__name__}: {exc}")
             + " (--verbose shows where)",
             file=sys.stderr,
         )
@@ -96,10 +140,28 @@ def _run(args: argparse.Namespace) -> int:
     return process.output_lost(lost, code) if lost is not None else code
 
 
+def _print_json_error(exc: CPBError) -> None:
+    """With --json, a failure is one JSON object on stdout too, as conda prints its errors:
+    the kind of error, its message, the input it names first (a file, key, flag, variable or
+    spec: what comes before the first ': ') and the exit code."""
+    import json
+
+    message = str(exc)
+    named, sep, _ = message.partition(": ")
+    error = {
+        "type": type(exc).__name__,
+        "message": message,
+        "input": named if sep else None,
+        "exit_code": exc.exit_code,
+    }
+    json.dump({"error": error}, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser of `conda-pixi-backend`; the docs' CLI reference is generated from it."""
     parser = _Parser(
-        prog=PROG, description="Shared, pinned Pixi build backends for conda users and admins."
+        prog=prog(), description="Shared, pinned Pixi build backends for conda users and admins."
     )
     configure_parser(parser)
     return parser
@@ -113,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs, or after it returned, leaves at once (exit 130); while it runs, it is the command's
     KeyboardInterrupt (and asyncio's), for its cleanup, and `run` makes it exit 130.
     """
+    if sys.argv and sys.argv[0].endswith("__main__.py"):
+        started_as("conda-pixi-backend", "python -m conda_pixi_backends")
     # Only where SIGINT reaches Python code: started with it ignored (nohup, `cmd &`), it stays
     # so; and only from the main thread, where Python runs signal handlers.
     ours = callable(signal.getsignal(signal.SIGINT))

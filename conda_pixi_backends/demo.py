@@ -274,6 +274,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         "\nThe backend answered through its launcher, and doctor found it healthy: the demo works."
     )
+    scripts = Path(sys.executable).parent
+    print(
+        "\nNext steps:\n"
+        f"  the demo store is {root}; its backends go to Pixi in a shell of yours with:\n"
+        f"    . {shlex.quote(str(root / 'activate' / 'activate.bash'))}\n"
+        f"  the command itself is {scripts / 'conda-pixi-backend'}; put it on PATH with:\n"
+        f'    export PATH={shlex.quote(str(scripts))}:"$PATH"\n'
+        f"  then, for the demo store: export CONDA_PIXI_BACKENDS_ROOT={shlex.quote(str(root))}\n"
+        "    conda-pixi-backend list; conda-pixi-backend --help"
+    )
     return 0
 
 

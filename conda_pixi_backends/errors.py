@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import re
 
-#: The program's name, first on every error line.
-PROG = "conda-pixi-backend"
+#: How we were started, set once by the entry point that runs: the program's name, first on
+#: every error line, and the command a user types to run us again, in every hint and fix.
+_STARTED = {"prog": "conda-pixi-backend", "command": "conda-pixi-backend"}
+
+
+def started_as(prog: str, command: str) -> None:
+    _STARTED.update(prog=prog, command=command)
+
+
+def prog() -> str:
+    """`conda-pixi-backend`, or `conda pixi-backend` under conda: the start of an error line."""
+    return _STARTED["prog"]
+
+
+def command() -> str:
+    """What to type to run us, as the user did: `conda pixi-backend`, `conda-pixi-backend`,
+    or `python -m conda_pixi_backends`. Hints say `f"{command()} install NAME"`."""
+    return _STARTED["command"]
+
+
 #: Characters that would break an error's one line (or move the cursor): shown escaped.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

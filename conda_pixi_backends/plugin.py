@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 def _configure_parser(parser: argparse.ArgumentParser) -> None:
     from conda_pixi_backends.cli import configure_parser
+    from conda_pixi_backends.errors import started_as
+
+    started_as("conda pixi-backend", "conda pixi-backend")
 
     configure_parser(parser)
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from conda_pixi_backends.errors import PROG, one_line
+from conda_pixi_backends.errors import one_line, prog
 
 #: Exit codes as a shell reports death by SIGINT and SIGPIPE: Ctrl-C, and a reader that left.
 INTERRUPTED = 130
@@ -73,7 +73,7 @@ def interrupted() -> int:
     if not _said_interrupted:
         _said_interrupted = True
         with contextlib.suppress(OSError, ValueError):
-            sys.stderr.write(f"{PROG}: interrupted\n")  # one write: one line
+            sys.stderr.write(f"{prog()}: interrupted\n")  # one write: one line
             sys.stderr.flush()
     return INTERRUPTED
 
@@ -99,7 +99,7 @@ def output_lost(exc: OSError, code: int = 0) -> int:
                 _to_devnull(sys.stdout.fileno())
         return code or READER_LEFT
     print(
-        one_line(f"{PROG}: error: cannot write to standard output: {exc.strerror or exc}"),
+        one_line(f"{prog()}: error: cannot write to standard output: {exc.strerror or exc}"),
         file=sys.stderr,
     )
     return code or 1
@@ -236,7 +236,7 @@ def leave(signum: int, frame: Any) -> None:
     if not _said_interrupted:
         _said_interrupted = True
         with contextlib.suppress(OSError):
-            os.write(2, f"{PROG}: interrupted\n".encode())
+            os.write(2, f"{prog()}: interrupted\n".encode())
     os._exit(INTERRUPTED)
 
 

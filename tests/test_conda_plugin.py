@@ -160,7 +160,7 @@ def test_exit_codes_reach_conda(env: dict[str, str], workspace: Path, tmp_path: 
         bad = conda("pixi-backend", *args, env=env, cwd=workspace)
         assert bad.returncode == 2, bad.stderr
         assert len(bad.stderr.splitlines()) == 1, bad.stderr
-        assert bad.stderr.startswith("conda-pixi-backend: error: conda pixi-backend ")
+        assert bad.stderr.startswith(f"conda pixi-backend: error: {args[0]}: ")
         assert args[-1] in bad.stderr and bad.stdout == ""
         assert post_commands() == []
 

@@ -27,4 +27,8 @@ def test_quick_start_demo(env: dict[str, str], tmp_path: Path) -> None:
     assert f"{tmp_path / 'demo' / 'store' / 'bin' / BACKEND}\n" in out, "which"
     assert '"result":{"capabilities":{"providesCondaOutputs": true' in out, "JSON-RPC answer"
     assert "0 failed, 0 warning(s)" in out, "doctor"
-    assert out.rstrip().endswith("the demo works.")
+    assert "doctor found it healthy: the demo works.\n" in out
+    # the next steps, as they work when typed: the store's activation script and the command
+    store = tmp_path / "demo" / "store"
+    assert f"    . {store / 'activate' / 'activate.bash'}\n" in out
+    assert f"export CONDA_PIXI_BACKENDS_ROOT={store}\n" in out

@@ -70,10 +70,33 @@ def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
+#: The flags every command takes, before or after its name: `--root`, `-v` and (where the
+#: command prints JSON) `--json`. Given nowhere, they take these values (`fill_globals`).
+GLOBALS = {"root": None, "verbose": False, "json": False}
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """Flags every command takes."""
-    parser.add_argument("--root", metavar="DIR", help="the store (default: setting 'root')")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks of errors")
+    """The flags every command takes. Their default is SUPPRESS, in the top-level parser and in
+    each command's: a flag given before the command's name is not then reset by the command's
+    parser, which sets the defaults of its own flags (`fill_globals` sets them afterwards)."""
+    quiet = argparse.SUPPRESS
+    parser.add_argument(
+        "--root", metavar="DIR", default=quiet, help="the store (default: setting 'root')"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=quiet, help="show tracebacks of errors"
+    )
+
+
+def fill_globals(args: argparse.Namespace) -> str | None:
+    """Give the global flags their defaults where they were not given; the problem, if any:
+    `--json` before the name of a command that prints no JSON."""
+    if getattr(args, "json", False) and not getattr(args, "prints_json", False):
+        return f"--json: {args.command} prints no JSON"
+    for name, default in GLOBALS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return None
 
 
 def add_lock_flags(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +119,11 @@ def add_offline_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    """`--json`, for a command that prints one JSON object (see `add_common`)."""
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object"
+    )
+    parser.set_defaults(prints_json=True)
 
 
 def add_manifest_flag(

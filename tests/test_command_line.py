@@ -1,0 +1,118 @@
+"""The command line as a user meets it: help when a command is missing, the nearest command when
+one is mistyped, global flags on either side of the command's name, JSON errors with --json,
+and messages that name the program and the command the user actually ran."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BACKEND, Run, as_json
+
+
+def test_no_command_prints_the_help_and_what_is_missing(cli: Run) -> None:
+    proc = cli()
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "usage: " in proc.stderr and "install" in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("conda-pixi-backend: error: the following arguments are required:")
+    assert "install, sync, update" in last
+
+
+def test_a_command_group_without_its_action_prints_its_help(cli: Run) -> None:
+    proc = cli("config")
+    assert proc.returncode == 2
+    assert "show" in proc.stderr and "unset" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "conda-pixi-backend: error: config: the following arguments are required: ACTION"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"), [("instal", "install"), ("lst", "list"), ("docter", "doctor")]
+)
+def test_a_mistyped_command_gets_the_nearest_one(cli: Run, typed: str, suggested: str) -> None:
+    proc = cli(typed)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"conda-pixi-backend: error: unknown command '{typed}'; did you mean '{suggested}'?\n"
+    )
+
+
+def test_an_unlike_command_lists_the_known_ones(cli: Run) -> None:
+    proc = cli("zzzzzz")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("conda-pixi-backend: error: unknown command 'zzzzzz' (known: ")
+
+
+def test_a_bad_flag_names_the_command_once(cli: Run) -> None:
+    proc = cli("install", "--bogus")
+    assert proc.returncode == 2
+    assert proc.stderr == "conda-pixi-backend: error: install: unrecognized arguments: --bogus\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--root", "{root}", "list", "--json"],
+        ["list", "--root", "{root}", "--json"],
+        ["--json", "--root", "{root}", "list"],
+        ["-v", "--json", "list", "--root", "{root}"],
+    ],
+)
+def test_global_flags_before_or_after_the_command(
+    cli: Run, tmp_path: Path, channel: Path, args: list[str]
+) -> None:
+    other = tmp_path / "other-store"
+    as_json(cli("install", BACKEND, "--root", str(other), "--json"))
+    listed = as_json(cli(*[a.format(root=other) for a in args]))
+    assert listed["root"] == str(other)
+    assert [e["name"] for e in listed["environments"]] == [BACKEND]
+
+
+def test_json_before_a_command_that_prints_none_is_refused(cli: Run) -> None:
+    proc = cli("--json", "which", BACKEND)
+    assert proc.returncode == 2
+    assert proc.stderr == "conda-pixi-backend: error: --json: which prints no JSON\n"
+
+
+def test_a_failure_with_json_is_one_json_object(cli: Run, root: Path) -> None:
+    proc = cli("install", "pixi-build-demo-python >>>1", "--json")
+    assert proc.returncode == 2
+    error = json.loads(proc.stdout)["error"]
+    assert error["type"] == "UserInputError" and error["exit_code"] == 2
+    assert error["input"] == "pixi-build-demo-python >>>1"
+    assert error["message"].startswith("pixi-build-demo-python >>>1: invalid spec")
+    assert proc.stderr.strip() == f"conda-pixi-backend: error: {error['message']}"
+    failed = cli("run", "pixi-build-nowhere", "--json")  # not a flag of run: the backend's
+    assert failed.returncode == 1 and failed.stdout == ""
+    missing = cli("list", "--json", extra_env={"CONDA_PIXI_BACKENDS_PLATFORM": "amiga"})
+    assert missing.returncode == 2
+    assert json.loads(missing.stdout)["error"]["input"] == "CONDA_PIXI_BACKENDS_PLATFORM"
+
+
+def test_hints_name_the_command_that_was_run(env: dict[str, str], tmp_path: Path) -> None:
+    """`python -m conda_pixi_backends` is told to run `python -m conda_pixi_backends ...`, the
+    console script `conda-pixi-backend ...`: on a machine without conda, `conda pixi-backend`
+    would do nothing at all."""
+    script = Path(sys.executable).with_name("conda-pixi-backend")
+    if not script.exists():
+        found = shutil.which("conda-pixi-backend")
+        if found is None:
+            pytest.skip("the console script conda-pixi-backend is not installed")
+        script = Path(found)
+    for argv, said in (
+        ([sys.executable, "-m", "conda_pixi_backends"], "python -m conda_pixi_backends"),
+        ([str(script)], "conda-pixi-backend"),
+    ):
+        proc = subprocess.run(
+            [*argv, "which", "pixi-build-nowhere"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("conda-pixi-backend: error: pixi-build-nowhere: ")
+        assert f"install it with: {said} install pixi-build-nowhere" in proc.stderr
