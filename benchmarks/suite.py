@@ -149,6 +149,12 @@ def main() -> int:
         which = median(lambda: timed([*cli, "which", names[0]], env), n * 4)
         rows.append(("list, 50 environments", median(lambda: timed([*cli, "list", "--json"], env), n * 4),
                      "which (startup floor)", which))  # fmt: skip
+        floor = median(lambda: timed([sys.executable, "-c", "pass"]), n * 4)
+        rows.append(("which", which, "python -c pass", floor))
+        rows.append(("shell-hook", median(lambda: timed([*cli, "shell-hook", "--shell", "bash"], env), n * 4),
+                     "python -c pass", floor))  # fmt: skip
+        rows.append(("config show", median(lambda: timed([*cli, "config", "show"], env), n * 4),
+                     "python -c pass", floor))  # fmt: skip
         doctor_env = {**env, "CONDA_PIXI_BACKENDS_BACKENDS": ";".join(names)}
         doctor = median(lambda: timed([*cli, "doctor", "--json"], doctor_env), n)
         rows.append(("doctor, 50 environments", doctor, "which (startup floor)", which))

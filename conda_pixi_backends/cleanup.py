@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from conda_pixi_backends import package_cache
+from conda_pixi_backends.errors import command
 from conda_pixi_backends.keepers import Keepers, Kept, recent_cutoff
 from conda_pixi_backends.sizes import freed_bytes
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
+#: The status of what `remove` and `gc` delete, in their `--json` rows.
+Removal = Literal["would-remove", "removed"]
 #: How long a replaced prefix is kept for launchers still running from it.
 GRACE_PERIOD = 24 * 3600.0
 BUSY = "being installed (its lock is held)"
@@ -42,6 +45,17 @@ def lock_name(env: str) -> str:
     return f"{match['name']}-{match['key']}" if match else env
 
 
+class RetiredRow(TypedDict):
+    """A retired prefix in `list --json` and `gc --json` (`retired`)."""
+
+    env: str
+    path: str
+    size: int
+    #: When it was retired, and when its grace period ends (ISO 8601).
+    retired: str
+    until: str
+
+
 @dataclass(frozen=True)
 class Retired:
     """A replaced prefix still on disk: when it was retired and when its grace period ends."""
@@ -50,7 +64,7 @@ class Retired:
     retired_at: datetime
     due: datetime
 
-    def row(self, size: int) -> dict[str, object]:
+    def row(self, size: int) -> RetiredRow:
         """As `list --json` and `gc --json` show it."""
         return {
             "env": self.prefix.name,
@@ -126,7 +140,7 @@ def select(store: Store, args: Sequence[str], shared: Store | None = None) -> li
                 raise OperationError(
                     f"{arg}: {', '.join(theirs)} is in the shared store {shared.root}, which "
                     "you cannot change; nothing removed (ask its admin, or install your own: "
-                    f"conda pixi-backend install --force {arg})"
+                    f"{command()} install --force {arg})"
                 )
         if not hits:
             unknown.append(arg)
@@ -134,7 +148,7 @@ def select(store: Store, args: Sequence[str], shared: Store | None = None) -> li
     if unknown:
         raise UserInputError(
             f"no backend environment named or keyed {', '.join(map(repr, unknown))} in "
-            f"{store.root}; nothing removed (see: conda pixi-backend list)"
+            f"{store.root}; nothing removed (see: {command()} list)"
         )
     return [t for t in candidates if t.env in chosen]
 
@@ -252,7 +266,7 @@ def collect_garbage(
     folders no install holds the lock of; then the retired prefixes past their grace period
     and the orphaned ones; last the package-cache entries no remaining environment uses."""
     found = Collection()
-    targets = _unkept(store, settings, older_than, dry_run, found)
+    targets = _unkept(store, settings, found, older_than=older_than, dry_run=dry_run)
     freed = 0
     if dry_run:
         found.removed = targets
@@ -266,7 +280,7 @@ def collect_garbage(
         spared = {t.env for t in targets} - {t.env for t in found.removed}
         found.skipped += [(env, "used or exposed while gc ran") for env in sorted(spared)]
     if store.envs.is_dir():
-        freed += _sweep_prefixes(store, dry_run, found)
+        freed += _sweep_prefixes(store, found, dry_run=dry_run)
     leaving = {t.env for t in found.removed}
     found.packages = package_cache.sweep(store, leaving=leaving, dry_run=dry_run)
     if dry_run:  # one count, so files linked from both an environment and the cache count once
@@ -279,7 +293,7 @@ def collect_garbage(
 
 
 def _unkept(
-    store: Store, settings: Settings, older_than: float, dry_run: bool, found: Collection
+    store: Store, settings: Settings, found: Collection, *, older_than: float, dry_run: bool
 ) -> list[Target]:
     """The complete environments nothing keeps, then the incomplete folders no install holds
     the lock of; what is kept or busy is noted in `found`."""
@@ -323,7 +337,7 @@ def _unlocked(store: Store, env: str, *, dry_run: bool) -> bool:
         return False
 
 
-def _sweep_prefixes(store: Store, dry_run: bool, found: Collection) -> int:
+def _sweep_prefixes(store: Store, found: Collection, *, dry_run: bool) -> int:
     """Remove (dry: find) the retired prefixes past their grace period and the orphaned ones
     no install is working on; returns the bytes freed. Under the `exposure` lock, after the
     launchers are rewritten from the metadata (healing a switch that died before its rewrite),

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conda_pixi_backends import __version__, process
-from conda_pixi_backends.commands import COMMANDS, common
+from conda_pixi_backends.commands import COMMANDS, SUMMARIES, cli_name, common
 from conda_pixi_backends.errors import CPBError, one_line, prog, started_as
 
 MISSING_COMMAND = "the following arguments are required: COMMAND"
@@ -54,10 +54,13 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add every subcommand; shared by the console script and the conda plugin."""
+def configure_parser(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> None:
+    """Add the subcommands; shared by the console script and the conda plugin. With `argv`
+    (the arguments to be parsed), only the command they name is built in full and imported:
+    the others are listed by name and summary, which is all `--help` and a mistyped name need,
+    and which spares every run the import of thirteen command modules."""
     if not isinstance(parser, _Parser):  # conda's parser: our errors, our way
-        parser.error = functools.partial(_Parser.error, parser)  # type: ignore[method-assign]
+        parser.error = functools.partial(_Parser.error, parser)  # type: ignore[method-assign,arg-type]
     parser.add_argument(
         "-V", "--version", action="version", version=f"conda-pixi-backends {__version__}"
     )
@@ -75,10 +78,25 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(help_parser=parser)
     parent = _Parser(add_help=False)
     common.add_common(parent)
+    wanted = _command_in(argv) if argv is not None else None
     for name in COMMANDS:
-        importlib.import_module(f"conda_pixi_backends.commands.{name}").add_parser(
-            subparsers, parent
-        )
+        if wanted is None or name == wanted:
+            module = importlib.import_module(f"conda_pixi_backends.commands.{name}")
+            module.add_parser(subparsers, parent)
+        else:
+            subparsers.add_parser(cli_name(name), help=SUMMARIES[name], add_help=False)
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The module of the command `argv` names (its first word that is not a flag, after the
+    value of a global `--root`); None when it names none that exists: then all are built."""
+    words = iter(argv)
+    for word in words:
+        if word == "--root":
+            next(words, None)
+        elif not word.startswith("-"):
+            return next((n for n in COMMANDS if cli_name(n) == word), None)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _names() -> list[str]:
-    return [name.rstrip("_").replace("_", "-") for name in COMMANDS]
+    return [cli_name(name) for name in COMMANDS]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -158,12 +176,13 @@ def _print_json_error(exc: CPBError) -> None:
     sys.stdout.write("\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser of `conda-pixi-backend`; the docs' CLI reference is generated from it."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser of `conda-pixi-backend` (for `argv`: see `configure_parser`); the
+    docs' CLI reference is generated from the whole of it."""
     parser = _Parser(
         prog=prog(), description="Shared, pinned Pixi build backends for conda users and admins."
     )
-    configure_parser(parser)
+    configure_parser(parser, argv)
     return parser
 
 
@@ -191,7 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     process.hold_closed_descriptors()
     process.guard_streams()  # for good: the interpreter's exit flushes them too
     try:
-        args = build_parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(words).parse_args(words)
     except SystemExit as exc:  # --help, --version, a bad flag: argparse has written it
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         lost = process.flush(sys.stdout) or process.stdout_failure()

@@ -90,8 +90,8 @@ def scripts(store: Store, prefix: Path) -> dict[Path, str]:
 
 def write(store: Store, prefix: Path) -> list[Path]:
     """Write the scripts that differ from what they should be; return those written."""
+    from conda_pixi_backends.atomic import atomic_write
     from conda_pixi_backends.errors import OperationError
-    from conda_pixi_backends.store import atomic_write
 
     written = []
     for path, text in scripts(store, prefix).items():

@@ -3,10 +3,7 @@ the text, every other byte kept, the value checked and `final` honoured as loadi
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import stat
 from collections.abc import Mapping
 from io import StringIO
 from pathlib import Path
@@ -24,7 +21,7 @@ from conda_pixi_backends.config_files import (
     system_config_places,
     user_config_path,
 )
-from conda_pixi_backends.errors import OperationError, UserInputError
+from conda_pixi_backends.errors import UserInputError
 from conda_pixi_backends.settings import KEYS, SYSTEM_CONFIG_VAR, Layer, merge, validate_value
 
 
@@ -189,42 +186,12 @@ def _write(path: Path, key: str, value: Any) -> bool:
 
 
 def _replace(path: Path, content: bytes) -> None:
-    """Write `content` to the file `path` names (through symlinks: the link stays), atomically:
-    a temporary file in the target's folder renamed over it, with the target's permission bits
-    (and owner, where allowed), so a reader never sees half a file."""
-    import tempfile
+    """Write `content` to the file `path` names (through symlinks: the link stays), atomically,
+    flushed to disk, with the target's permission bits (and owner, where allowed)."""
+    from conda_pixi_backends.atomic import atomic_write
 
-    target = Path(os.path.realpath(path))  # a link to nothing: the file it names is created
-    try:
-        info: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise OperationError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    tmp = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        if info is not None:
-            os.chmod(tmp, stat.S_IMODE(info.st_mode))
-            owner = (info.st_uid, info.st_gid)
-            if hasattr(os, "getuid") and owner != (os.getuid(), os.getgid()):
-                with contextlib.suppress(OSError):  # root editing another's file keeps its owner
-                    os.chown(tmp, info.st_uid, info.st_gid)
-        else:  # mkstemp's 0600: a new file gets the usual mode instead
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise OperationError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    error = "{path}: cannot write: {reason}"
+    atomic_write(path, content, follow_symlinks=True, keep_mode=True, fsync=True, error=error)
 
 
 def _reads_as(text: str | None, expected: dict[str, Any], path: Path) -> bool:

@@ -19,14 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conda_pixi_backends import shells
-from conda_pixi_backends.store import (
-    EnvRecord,
-    Store,
-    in_layout,
-    metadata_of,
-    read_record,
-    write_all,
-)
+from conda_pixi_backends.atomic import write_all
+from conda_pixi_backends.store import EnvRecord, Store, in_layout, metadata_of, read_record
 
 if TYPE_CHECKING:
     from conda_pixi_backends.overrides import Override

@@ -109,9 +109,9 @@ def summary(findings: list[Finding]) -> dict[Status, int]:
 
 def fixable(findings: list[Finding]) -> list[Finding]:
     """What `repair` can fix: stale exposure, and a conda environment's stale activate-in scripts."""
-    from conda_pixi_backends.health_checks import FIX_COMMAND
+    from conda_pixi_backends.health_checks import fix_command
 
-    return [f for f in findings if f.fix == FIX_COMMAND or _stale_conda_env(f)]
+    return [f for f in findings if f.fix == fix_command() or _stale_conda_env(f)]
 
 
 def _stale_conda_env(finding: Finding) -> bool:
@@ -125,10 +125,10 @@ def repair(store: Store, findings: list[Finding], prefix: Path | None) -> list[s
     environment's activate-in scripts. Returns what was done."""
     from conda_pixi_backends import conda_envs, exposure
     from conda_pixi_backends.errors import OperationError
-    from conda_pixi_backends.health_checks import FIX_COMMAND
+    from conda_pixi_backends.health_checks import fix_command
 
     done = []
-    if any(f.fix == FIX_COMMAND for f in findings):
+    if any(f.fix == fix_command() for f in findings):
         store.ensure()
         try:
             exposure.refresh_locked(store)

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from conda_pixi_backends.health_checks import (
     FAIL,
-    FIX_COMMAND,
-    HOOK_COMMAND,
     OK,
     WARN,
     Finding,
     Rows,
     command,
+    fix_command,
+    hook_command,
     not_executable,
     without,
 )
@@ -118,7 +118,7 @@ def _commands(request: Request | None, record: EnvRecord | None) -> tuple[str, s
     if request is None and record is not None:
         request = plan.request_from_record(record)
     if request is None:
-        return FIX_COMMAND, FIX_COMMAND  # nothing to reinstall from: drop it from the exposure
+        return fix_command(), fix_command()  # nothing to reinstall from: drop it from the exposure
     manifests = model.manifest_sources(request.sources)
     if manifests:
         first = manifests[0]
@@ -204,8 +204,7 @@ def _environment(
         detail = f"{env_name} is incomplete: {why_incomplete(path)}"
         rows.add("environment", FAIL, detail, reinstall)
         return
-    package = record.package(rows.backend)
-    version = f" ({rows.backend} {package['version']})" if package else ""
+    version = f" ({rows.backend} {record.version})" if record.version else ""
     rows.add("environment", OK, f"{record.prefix}: complete{version}")
 
 
@@ -214,16 +213,16 @@ def _executable(rows: Rows, launcher: Path, serving: Serving) -> bool:
     from conda_pixi_backends import exposure
 
     if not launcher.is_file():
-        rows.add("executable", FAIL, f"{launcher}: missing", FIX_COMMAND)
+        rows.add("executable", FAIL, f"{launcher}: missing", fix_command())
         return False
     if not os.access(launcher, os.X_OK):
-        rows.add("executable", FAIL, f"{launcher}: not executable", FIX_COMMAND)
+        rows.add("executable", FAIL, f"{launcher}: not executable", fix_command())
         return False
     if serving.record is not None and serving.record.executable and serving.default is not None:
         current = launcher.read_text(encoding="utf-8", errors="replace")
         if current != exposure.launcher_text(serving.default, serving.others):
             detail = f"{launcher}: differs from what its metadata gives"
-            rows.add("executable", WARN, detail, FIX_COMMAND)
+            rows.add("executable", WARN, detail, fix_command())
             return True
     rows.add("executable", OK, str(launcher))
     return True
@@ -236,4 +235,4 @@ def _active(rows: Rows, override: Override | None, env: dict[str, str], launcher
         rows.add("active", OK, f"{override.variable} hands Pixi this launcher in this shell")
     else:
         detail = "this shell does not hand it to Pixi (Pixi would install its own)"
-        rows.add("active", WARN, detail, HOOK_COMMAND)
+        rows.add("active", WARN, detail, hook_command())

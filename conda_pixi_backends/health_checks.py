@@ -27,8 +27,6 @@ STATUSES: tuple[Status, ...] = (OK, WARN, FAIL)
 #: How a report shows each status: what is not ok stands out.
 LABELS: dict[Status, str] = {OK: "ok", WARN: "WARN", FAIL: "FAIL"}
 #: What rewrites the store's launchers and activation scripts from its metadata.
-FIX_COMMAND = "conda pixi-backend doctor --fix"
-HOOK_COMMAND = 'eval "$(conda pixi-backend shell-hook)"'
 
 
 class FindingRow(TypedDict):
@@ -82,8 +80,19 @@ class Rows:
 
 
 def command(*args: str) -> str:
-    """A `conda pixi-backend` command line to show as a fix."""
-    return " ".join(["conda pixi-backend", *(shlex.quote(a) for a in args)])
+    """A command line of ours to show as a fix, as the user runs us (`errors.command`)."""
+    from conda_pixi_backends.errors import command as ours
+
+    return " ".join([ours(), *(shlex.quote(a) for a in args)])
+
+
+def fix_command() -> str:
+    """The fix `doctor --fix` (and `conda doctor --fix`) carries out itself."""
+    return command("doctor", "--fix")
+
+
+def hook_command() -> str:
+    return f'eval "$({command("shell-hook")})"'
 
 
 def store_finding(store: Store, exposed: dict[str, str]) -> Finding:
@@ -200,7 +209,7 @@ def activation_scripts(store: Store, exposed: dict[str, str]) -> Finding:
     check = "activation-scripts"
     if not store.activate.is_dir():
         if exposed:
-            return Finding(check, FAIL, f"{store.activate}: missing", FIX_COMMAND)
+            return Finding(check, FAIL, f"{store.activate}: missing", fix_command())
         return Finding(check, OK, f"{store.activate}: none yet (nothing exposed)")
     live = exposure.live_exposure(store, exposed)
     pattern = re.compile(re.escape(str(store.bin) + os.sep) + r"([A-Za-z0-9_.+\-]+)")
@@ -222,11 +231,11 @@ def activation_scripts(store: Store, exposed: dict[str, str]) -> Finding:
         dangling.update(m[1] for m in pattern.finditer(text) if not (store.bin / m[1]).is_file())
     if dangling:
         detail = f"{store.activate}: they hand Pixi launchers that do not exist: "
-        return Finding(check, FAIL, detail + ", ".join(sorted(dangling)), FIX_COMMAND)
+        return Finding(check, FAIL, detail + ", ".join(sorted(dangling)), fix_command())
     if missing or stale:
         parts = [f"missing: {', '.join(missing)}"] * bool(missing)
         parts += [f"out of date: {', '.join(stale)}"] * bool(stale)
-        return Finding(check, WARN, f"{store.activate}: {'; '.join(parts)}", FIX_COMMAND)
+        return Finding(check, WARN, f"{store.activate}: {'; '.join(parts)}", fix_command())
     return Finding(check, OK, f"{store.activate}: up to date ({len(live)} backend(s))")
 
 

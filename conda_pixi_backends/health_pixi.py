@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
+from conda_pixi_backends.build_api import API_PACKAGE, api_constraints
 from conda_pixi_backends.health_checks import FAIL, OK, WARN, Finding, Rows
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord
 
-API_PACKAGE = "pixi-build-api-version"
 #: The one Pixi release whose build API the design notes record (read from its source): Pixi
 #: 0.77 speaks API 7 (`pixi-build-api-version >=7,<8`). Other releases are only reported.
 PIXI_KNOWN = ("0.77", "7")
@@ -69,19 +69,9 @@ def run_probes(probes: list[Probe], timeout: float, env: dict[str, str]) -> None
 # --- pixi-build-api-version ---------------------------------------------------------------------
 
 
-def _spec_name(text: str) -> str:
-    from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.model import normalize_spec
-
-    try:
-        return normalize_spec(text, "setting 'constraints'")[0]
-    except UserInputError:
-        return ""
-
-
 def api_wanted(cfg: Settings) -> list[str]:
     """The configured constraints on pixi-build-api-version (by default Pixi 0.77's range)."""
-    return [c for c in cfg.constraints if _spec_name(c) == API_PACKAGE]
+    return api_constraints(cfg.constraints)
 
 
 def api_of(record: EnvRecord | None) -> str | None:

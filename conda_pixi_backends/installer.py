@@ -1,10 +1,10 @@
-"""Solving, installing and locking backend environments with py-rattler.
+"""Solving and installing backend environments with py-rattler.
 
-This is the only module that imports py-rattler, and only the paths that need it import it.
 All requests are solved concurrently against one gateway, then installed concurrently, each
 under its own environment lock, into one shared package cache. How channels are reached
 (offline, mirrors, authentication) is py-rattler's own configuration: a `SourceConfig` for the
-gateway and a `Client` built from a `rattler.Config`.
+gateway and a `Client` built from a `rattler.Config`. Imported lazily, only by the paths that
+solve or install; recording activation is `activation.py`, lock files `lock_files.py`.
 """
 
 from __future__ import annotations
@@ -14,37 +14,26 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import rattler
 from rattler import exceptions as rx
-from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, activate
 
+from conda_pixi_backends.activation import capture_activation
+from conda_pixi_backends.build_api import api_constraints, check_api, why_unsolvable
 from conda_pixi_backends.discovery.exclude_newer import cutoff
-from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.model import (
-    CONFIG,
-    Fetch,
-    Request,
-    manifest_sources,
-    normalize_spec,
-    same_packages,
-)
+from conda_pixi_backends.errors import OperationError, UserInputError, command
+from conda_pixi_backends.model import CONFIG, Fetch, Request, manifest_sources, same_packages
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
 
-#: Variables a shell sets for itself; never part of what an activation does.
-_SHELL_OWN = {"PATH", "PWD", "OLDPWD", "SHLVL", "_", "CONDA_SHLVL"}
-#: The package whose version is the Pixi build API (JSON-RPC protocol) a backend speaks.
-API_PACKAGE = "pixi-build-api-version"
 #: What py-rattler says when `force-cache-only` finds nothing for a subdir.
 _NO_CACHE = re.compile(r"no usable repodata cache for (\S+)")
+#: What py-rattler raises for a spec it cannot parse.
+_BAD_SPEC = (rx.InvalidMatchSpecError, rx.InvalidVersionSpecError, rx.InvalidPackageNameError)
 
 Records = list[rattler.RepoDataRecord]
 
@@ -61,7 +50,8 @@ class Outcome:
     replaced: Path | None = None
 
 
-def _one_line(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """A py-rattler error's message on one line."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return "; ".join(lines) if lines else type(exc).__name__
 
@@ -74,7 +64,7 @@ def client(fetch: Fetch) -> rattler.Client:
         try:
             config.set(f'mirrors."{url.rstrip("/")}"', json.dumps([m.rstrip("/") for m in mirrors]))
         except ValueError as exc:
-            raise UserInputError(f"mirrors: {url}: {_one_line(exc)}") from None
+            raise UserInputError(f"mirrors: {url}: {error_text(exc)}") from None
     return rattler.Client.from_config(config)
 
 
@@ -104,7 +94,7 @@ def validate(requests: Sequence[Request], fetch: Fetch) -> None:
             except rx.InvalidChannelError as exc:
                 raise UserInputError(
                     f"{channel}: invalid channel of {request.name}{_origin(request)}: "
-                    f"{_one_line(exc)}"
+                    f"{error_text(exc)}"
                 ) from None
     client(fetch)
 
@@ -126,55 +116,15 @@ def check_specs(requests: Sequence[Request]) -> None:
         for spec, what, origin in checks:
             try:
                 rattler.MatchSpec(spec)
-            except (
-                rx.InvalidMatchSpecError,
-                rx.InvalidVersionSpecError,
-                rx.InvalidPackageNameError,
-            ) as exc:
-                raise UserInputError(f"{spec}: {what}{origin}: {_one_line(exc)}") from None
-
-
-def api_constraints(constraints: Sequence[str]) -> list[str]:
-    """The constraints on `pixi-build-api-version`: the Pixi build API a backend must speak.
-    None configured (an admin removed the default from `constraints`): no API check at all."""
-    return [c for c in constraints if _spec_name(c) == API_PACKAGE]
-
-
-def _spec_name(spec: str) -> str:
-    try:
-        return normalize_spec(spec, "constraints")[0]
-    except UserInputError:
-        return ""
-
-
-def _api_problem(
-    request: Request, records: Records, wanted: Sequence[str], subject: str | None, advice: str
-) -> str | None:
-    """Why `records` do not speak the Pixi build API that `wanted` asks for, or None when they
-    do. `subject` names the backend (default: its solved name and version)."""
-    asks = "; ".join(wanted)
-    api = next((r for r in records if r.name.normalized == API_PACKAGE), None)
-    backend = next((r for r in records if r.name.normalized == request.name), None)
-    who = f"{request.name} {backend.version}" if backend is not None else request.spec
-    if api is None:
-        return (
-            f"{who} does not depend on {API_PACKAGE}: it speaks no Pixi build API that Pixi "
-            f"knows (setting 'constraints' asks for {asks})"
-        )
-    if all(rattler.MatchSpec(c).matches(api) for c in wanted):
-        return None
-    major = str(api.version).split(".")[0]
-    return (
-        f"{subject or who} speaks Pixi build API {major} ({API_PACKAGE} {api.version}), "
-        f"but setting 'constraints' asks for {asks}: {advice}"
-    )
+            except _BAD_SPEC as exc:
+                raise UserInputError(f"{spec}: {what}{origin}: {error_text(exc)}") from None
 
 
 async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> Records:
     """The request's newest solution. With a constraint on `pixi-build-api-version` (the
     default), a solution without that package is refused, and an unsolvable request is solved
     again without it to say which API the backend speaks."""
-    platform = rattler.Platform(request.platform)
+    platform = rattler.Subdir(request.platform)
     virtual = rattler.VirtualPackage.detect() if request.platform == current_platform() else []
     wanted = api_constraints(request.constraints)
 
@@ -183,7 +133,7 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
             sources=list(request.channels),
             specs=request.specs,
             gateway=gateway,
-            platforms=[platform, rattler.Platform("noarch")],
+            platforms=[platform, rattler.Subdir("noarch")],
             virtual_packages=virtual,
             constraints=list(constraints),
             exclude_newer=cutoff(request.exclude_newer) if request.exclude_newer else None,
@@ -191,20 +141,16 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
 
     try:
         records = await attempt(request.constraints)
-    except (
-        rx.InvalidMatchSpecError,
-        rx.InvalidVersionSpecError,
-        rx.InvalidPackageNameError,
-    ) as exc:
+    except _BAD_SPEC as exc:
         raise UserInputError(
-            f"{request.spec}: invalid spec{_origin(request)}: {_one_line(exc)}"
+            f"{request.spec}: invalid spec{_origin(request)}: {error_text(exc)}"
         ) from None
     except rx.InvalidChannelError as exc:
-        raise UserInputError(f"invalid channel for {request.name}: {_one_line(exc)}") from None
+        raise UserInputError(f"invalid channel for {request.name}: {error_text(exc)}") from None
     except rx.SolverError as exc:
         message = (
             f"cannot solve {request.spec!r} for {request.platform} from "
-            f"{', '.join(request.channels)}: {_one_line(exc)}"
+            f"{', '.join(request.channels)}: {error_text(exc)}"
         )
         if wanted:  # does it solve without the API constraint? Then that is what fails.
             try:
@@ -212,14 +158,8 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
             except Exception:  # unsolvable either way: the first error stands
                 relaxed = None
             if relaxed is not None:
-                advice = (
-                    "pin a newer backend version"
-                    if request.spec != request.name
-                    else f"its channels have no {request.name} version that speaks it; "
-                    "use a channel with a newer one"
-                )
                 subject = f"{request.spec}{_origin(request)}"
-                message = _api_problem(request, relaxed, wanted, subject, advice) or message
+                message = why_unsolvable(request, relaxed, wanted, subject) or message
         raise OperationError(message) from None
     except (rx.GatewayError, rx.FetchRepoDataError) as exc:
         missing = _NO_CACHE.search(str(exc))
@@ -229,12 +169,9 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
                 "run once online to cache it"
             ) from None
         raise OperationError(
-            f"cannot read channels for {request.name} ({', '.join(request.channels)}): {_one_line(exc)}"
+            f"cannot read channels for {request.name} ({', '.join(request.channels)}): {error_text(exc)}"
         ) from None
-    if wanted:
-        problem = _api_problem(request, records, wanted, None, "pin a newer backend version")
-        if problem:
-            raise OperationError(problem)
+    check_api(request, records, "pin a newer backend version")
     return records
 
 
@@ -263,59 +200,6 @@ def _executable(prefix: Path, name: str, platform: str) -> str | None:
         if path.is_file():
             return str(path)
     return None
-
-
-#: What py-rattler's activation script can carry safely: its bash script puts the prefix in
-#: double quotes, where `$(...)` and backticks would run (seen with py-rattler 0.28).
-_SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
-
-
-def capture_activation(prefix: Path) -> Activation:
-    """Run the environment's activation in a real shell and record what it changes.
-
-    py-rattler writes the script (activate.d scripts, env_vars.d, state variables); bash runs
-    it in a clean environment; the difference is what every launcher applies before `exec`.
-    The script sees the prefix through a symlink with a plain name, so a store path with
-    quotes, `$` or backticks is never parsed by a shell; recorded values get the real path back.
-    """
-    if os.name == "nt":  # pragma: no cover - launchers on Windows are not supported yet
-        raise OperationError("activating backend environments on Windows is not supported yet")
-    path_var = os.environ.get("PATH") or os.defpath
-    base_path = path_var.split(os.pathsep)
-    base = {"PATH": path_var, "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
-    with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
-        alias = Path(tmp) / "prefix"
-        if not _SAFE_PATH.fullmatch(str(alias)):
-            raise OperationError(f"the temporary folder {tmp!r} is not a plain path; set TMPDIR")
-        alias.symlink_to(prefix, target_is_directory=True)
-        variables = ActivationVariables(None, base_path, PathModificationBehavior.Replace)
-        result = activate(alias, variables, Shell.bash)
-        script = Path(tmp) / "activate.sh"
-        script.write_text(result.script, encoding="utf-8")
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", '. "$1" >/dev/null </dev/null && exec env -0',
-             "bash", str(script)],
-            env=base, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-    if proc.returncode != 0:
-        raise OperationError(
-            f"activating {prefix} failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
-        )
-
-    def real(value: str) -> str:
-        return value.replace(str(alias), str(prefix))
-
-    after = dict(item.partition("=")[::2] for item in proc.stdout.split("\0") if "=" in item)
-    paths = cast("list[Path]", result.path)  # py-rattler types it as one Path: it is a list
-    prepend = [real(str(p)) for p in paths[: max(len(paths) - len(base_path), 0)]]
-    # Exported shell functions (BASH_FUNC_x%%) and other non-identifiers are not variables.
-    changed = {
-        k: real(v)
-        for k, v in after.items()
-        if base.get(k) != v and k not in _SHELL_OWN and k.isidentifier() and k.isascii()
-    }
-    removed = [k for k in base if k not in after and k not in _SHELL_OWN]
-    return Activation(path_prepend=prepend, set=changed, unset=removed)
 
 
 def _disk_full(path: Path) -> bool:
@@ -363,8 +247,9 @@ async def _link(
     records: Records,
     prefix: Path,
     store: Store,
-    progress: bool,
     http: rattler.Client,
+    *,
+    progress: bool,
 ) -> tuple[str, Activation]:
     """Install the records into `prefix`; return its executable and recorded activation."""
     try:
@@ -372,7 +257,7 @@ async def _link(
             records,
             target_prefix=prefix,
             cache_dir=store.pkgs,
-            platform=rattler.Platform(request.platform),
+            platform=rattler.Subdir(request.platform),
             show_progress=progress,
             client=http,
         )
@@ -383,7 +268,7 @@ async def _link(
         rx.IoError,
         rx.ExtractError,
     ) as exc:
-        detail = _one_line(exc)
+        detail = error_text(exc)
         if "No space left on device" not in detail and _disk_full(store.root):
             detail += "; No space left on device"  # what py-rattler saw as a short file
         raise OperationError(f"installing {request.name} into {prefix} failed: {detail}") from None
@@ -402,10 +287,11 @@ async def _install(
     store: Store,
     request: Request,
     records: Records,
+    http: rattler.Client,
+    *,
     force: bool,
     exact: bool,
     progress: bool,
-    http: rattler.Client,
 ) -> Outcome:
     """Install one environment under its lock.
 
@@ -428,7 +314,9 @@ async def _install(
             await asyncio.to_thread(held.enter_context, store.lock(prefix.name))
         replaced = Path(existing.prefix) if existing is not None else None
         try:
-            executable, activation = await _link(request, records, prefix, store, progress, http)
+            executable, activation = await _link(
+                request, records, prefix, store, http, progress=progress
+            )
             stamp = now()
             manifests = {
                 *manifest_sources(request.sources),
@@ -469,27 +357,24 @@ async def _install(
 async def _install_all(
     store: Store,
     requests: Sequence[Request],
-    force: bool,
-    progress: bool,
     fetch: Fetch,
     given: Sequence[Records] | None,
+    *,
+    force: bool,
+    progress: bool,
 ) -> list[Outcome]:
     http = client(fetch)
     solved = list(given) if given is not None else await _solve_all(store, requests, fetch, http)
     if given is not None:  # not solved here: check their API as the solve would have
         for request, records in zip(requests, solved, strict=True):
-            wanted = api_constraints(request.constraints)
-            advice = "lock a newer backend version: conda pixi-backend lock"
-            problem = _api_problem(request, records, wanted, None, advice) if wanted else None
-            if problem:
-                raise OperationError(problem)
+            check_api(request, records, f"lock a newer backend version: {command()} lock")
     if fetch.offline:
         await _check_cached(store, requests, solved)
     exact = given is not None
     return list(
         await asyncio.gather(
             *(
-                _install(store, r, recs, force, exact, progress, http)
+                _install(store, r, recs, http, force=force, exact=exact, progress=progress)
                 for r, recs in zip(requests, solved, strict=True)
             )
         )
@@ -499,6 +384,7 @@ async def _install_all(
 def install(
     store: Store,
     requests: Sequence[Request],
+    *,
     force: bool = False,
     progress: bool = False,
     fetch: Fetch | None = None,
@@ -508,64 +394,5 @@ def install(
     file's, an update's solution), one list per request, with no solve."""
     if not shutil.which("bash") and os.name != "nt":
         raise OperationError("bash is needed to record backend activation; install it")
-    return asyncio.run(_install_all(store, requests, force, progress, fetch or Fetch(), records))
-
-
-# Lock files: rattler's format (as pixi.lock), one lock environment per request key.
-
-
-def write_lock(
-    path: Path, platforms: Sequence[str], requests: Sequence[Request], solved: Sequence[Records]
-) -> None:
-    """Write the solutions in rattler's lock-file format, atomically."""
-    chosen = sorted({*platforms, *(r.platform for r in requests)})
-    locks = {p: rattler.LockPlatform(p) for p in chosen}
-    lock = rattler.LockFile(list(locks.values()))
-    for request, records in zip(requests, solved, strict=True):
-        name = request.env_name
-        lock.set_channels(name, [rattler.LockChannel(c) for c in request.channels])
-        for record in records:
-            lock.add_conda_package(name, locks[request.platform], record)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        lock.to_path(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_lock(path: Path) -> dict[tuple[str, str], Records]:
-    """(lock environment name, platform) -> its exact records."""
-    try:
-        lock = rattler.LockFile.from_path(path)
-    except Exception as exc:  # py-rattler raises plain exceptions for unreadable files
-        raise UserInputError(f"{path}: not a readable lock file: {_one_line(exc)}") from None
-    found: dict[tuple[str, str], Records] = {}
-    for name, environment in lock.environments():
-        for platform, records in environment.conda_repodata_records().items():
-            found[(name, str(platform))] = records
-    return found
-
-
-def locked_records(
-    path: Path, requests: Sequence[Request]
-) -> tuple[list[Records], list[list[dict[str, str]]]]:
-    """Each request's locked records (and their metadata rows). A request the lock file does
-    not cover is bad input: the lock file is out of date."""
-    if not path.is_file():
-        raise UserInputError(f"{path}: no such lock file; write it with: conda pixi-backend lock")
-    found = read_lock(path)
-    chosen = []
-    for request in requests:
-        records = found.get((request.env_name, request.platform))
-        if not records:
-            raise UserInputError(
-                f"{path}: does not lock {request.spec!r} for {request.platform} "
-                f"(environment {request.env_name}); "
-                "update it with: conda pixi-backend lock"
-            )
-        chosen.append(records)
-    return chosen, [package_rows(r) for r in chosen]
+    run = _install_all(store, requests, fetch or Fetch(), records, force=force, progress=progress)
+    return asyncio.run(run)

@@ -8,15 +8,76 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from conda_pixi_backends.sizes import Inode, freed_bytes, walk
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from conda_pixi_backends.overrides import Overrides
+    from conda_pixi_backends.cleanup import RetiredRow
+    from conda_pixi_backends.overrides import OverrideRow, Overrides
     from conda_pixi_backends.store import EnvRecord, Store
+
+
+class Size(TypedDict):
+    """An environment's bytes on disk: alone, and added to those listed before it."""
+
+    apparent: int
+    unique: int
+
+
+class EnvRow(TypedDict):
+    """A complete environment in `list --json` (`environments`)."""
+
+    env: str
+    status: Literal["complete"]
+    name: str
+    #: `version`, `build`, `channel`: of the backend package itself.
+    version: str | None
+    build: str | None
+    channel: str | None
+    key: str
+    spec: str | None
+    platform: str | None
+    prefix: str
+    exposed: bool
+    executables: list[str]
+    size: Size
+    created: str
+    last_used: str
+    manifests: list[str]
+    workspaces: list[str]
+    #: The read-only shared store it comes from; null for this store's own.
+    shared: str | None
+    read_only: bool
+    override: OverrideRow | None
+
+
+class IncompleteRow(TypedDict):
+    """An environment folder or metadata without a complete environment (`environments`)."""
+
+    env: str
+    status: Literal["incomplete"]
+    path: str | None
+    metadata: str | None
+    reason: str
+
+
+class Totals(TypedDict):
+    """Bytes of every complete environment (each inode once), and of the whole store."""
+
+    environments: int
+    store: int
+
+
+class Listing(TypedDict):
+    """What `list --json` prints."""
+
+    root: str
+    environments: list[EnvRow | IncompleteRow]
+    retired: list[RetiredRow]
+    totals: Totals
 
 
 def env_row(
@@ -25,9 +86,9 @@ def env_row(
     record: EnvRecord,
     exposed: dict[str, str],
     found: Overrides,
-    size: dict[str, int],
+    size: Size,
     workspaces: list[str],
-) -> dict[str, Any]:
+) -> EnvRow:
     """One complete environment, as `list --json` prints it."""
     from conda_pixi_backends import exposure
 
@@ -41,7 +102,7 @@ def env_row(
         "env": env_name,
         "status": "complete",
         "name": record.name,
-        "version": package.get("version"),
+        "version": record.version,
         "build": package.get("build"),
         "channel": package.get("channel"),
         "key": record.key,
@@ -57,13 +118,11 @@ def env_row(
         "workspaces": workspaces,
         "shared": None,
         "read_only": False,
-        "override": None
-        if override is None
-        else {"variable": override.variable, "value": override.path},
+        "override": None if override is None else override.to_json(),
     }
 
 
-def collect(store: Store) -> dict[str, Any]:
+def collect(store: Store) -> Listing:
     """The whole listing: environments (complete ones by name, then incomplete) and totals.
 
     Sizes are bytes of files and symlinks (folders not counted), each inode counted once:
@@ -85,7 +144,7 @@ def collect(store: Store) -> dict[str, Any]:
         for root, chosen in sorted(exposure.workspace_choices(same).items()):
             served.setdefault(chosen.env_name, []).append(root)
     seen: set[Inode] = set()
-    rows: list[dict[str, Any]] = []
+    rows: list[EnvRow] = []
     walked: set[Path] = set()
     for env_name, record in complete.items():
         own: dict[Inode, int] = {}
@@ -107,9 +166,10 @@ def collect(store: Store) -> dict[str, Any]:
             )
         )
     environments = sum(row["size"]["unique"] for row in rows)
+    listed: list[EnvRow | IncompleteRow] = [*rows]
     for env_name in incomplete:
         path = store.envs / env_name
-        rows.append(
+        listed.append(
             {
                 "env": env_name,
                 "status": "incomplete",
@@ -129,7 +189,7 @@ def collect(store: Store) -> dict[str, Any]:
     waiting = cleanup.waiting(store) if store.envs.is_dir() else []
     return {
         "root": str(store.root),
-        "environments": rows,
+        "environments": listed,
         "retired": [r.row(freed_bytes([r.prefix])) for r in waiting],
         "totals": {"environments": environments, "store": total},
     }
@@ -151,14 +211,14 @@ def _store_tops(store: Store, skip: set[Path]) -> Iterable[Path]:
     return found
 
 
-def shared_rows(store: Store, shared: Store) -> list[dict[str, Any]]:
+def shared_rows(store: Store, shared: Store) -> list[EnvRow]:
     """The environments of the read-only shared store that this store's launchers serve."""
     from conda_pixi_backends import overrides
     from conda_pixi_backends.store import read_record
 
     found = overrides.from_environ()
     exposed = store.exposed()
-    rows = []
+    rows: list[EnvRow] = []
     for name, where in sorted(exposed.items()):
         record = read_record(Path(where)) if Path(where).is_absolute() else None
         if record is None:
@@ -168,12 +228,12 @@ def shared_rows(store: Store, shared: Store) -> list[dict[str, Any]]:
             store, record.env_name, record, {name: record.env_name}, found,
             {"apparent": size, "unique": 0}, [],
         )  # fmt: skip
-        row.update(shared=str(shared.root), read_only=True)
+        row["shared"], row["read_only"] = str(shared.root), True
         rows.append(row)
     return rows
 
 
-def listing(store: Store, shared: Store | None = None) -> dict[str, Any]:
+def listing(store: Store, shared: Store | None = None) -> Listing:
     """`collect`, plus the shared store's environments this store's launchers serve."""
     found = collect(store)
     if shared is not None:

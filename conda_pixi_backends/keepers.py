@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
@@ -19,6 +19,21 @@ if TYPE_CHECKING:
 
 #: Environments used within this many days are kept unless asked otherwise.
 RECENT_DAYS = 30.0
+
+
+class _ReasonKind(TypedDict):
+    kind: Literal["exposed", "manifest", "manifest-unreadable", "config", "recent"]
+
+
+class Reason(_ReasonKind, total=False):
+    """Why an environment stays, in `gc --json` and `sync --json` (`kept[].reasons`): its
+    `kind`, and what that kind names (manifest: `path`; manifest-unreadable: `path`, `error`;
+    config: `key`; recent: `last_used`)."""
+
+    path: str
+    error: str
+    key: str
+    last_used: str
 
 
 class Keepers:
@@ -49,28 +64,22 @@ class Keepers:
         return cached
 
     def config(self, platform: str) -> set[str]:
-        """The keys the `backends` setting asks for on a platform: the mapping's list for it,
-        or the plain list, which serves every platform."""
+        """The keys the `backends` setting asks for on a platform (`plan.config_backends`)."""
         if platform not in self._config:
             from conda_pixi_backends import plan
-            from conda_pixi_backends.model import Declaration, normalize_spec
 
-            wanted = self.settings.backends
-            specs = wanted.get(platform, []) if isinstance(wanted, dict) else wanted
-            declarations = []
-            for text in specs:
-                name, spec = normalize_spec(text, f"setting 'backends' ({platform})")
-                declarations.append(Declaration(name=name, spec=spec, source="config"))
-            requests = plan.requests_for(declarations, self.settings.for_platform(platform))
+            target = self.settings.for_platform(platform)
+            declarations = plan.config_backends(target, f"setting 'backends' ({platform})")
+            requests = plan.requests_for(declarations, target)
             self._config[platform] = {r.key for r in requests}
         return self._config[platform]
 
     def reasons(
         self, env: str, record: EnvRecord, exposed: dict[str, str], cutoff: datetime
-    ) -> list[dict[str, str]]:
+    ) -> list[Reason]:
         """Why an environment stays; empty when nothing keeps it."""
         platform = str(record.request.get("platform", self.settings.platform))
-        found: list[dict[str, str]] = []
+        found: list[Reason] = []
         if exposed.get(record.name) == env:
             found.append({"kind": "exposed"})
         for path in record.manifests:
@@ -107,10 +116,10 @@ class Kept:
 
     env: str
     record: EnvRecord
-    reasons: list[dict[str, str]]
+    reasons: list[Reason]
 
 
-def reason_text(reason: dict[str, str]) -> str:
+def reason_text(reason: Reason) -> str:
     """Why an environment stays, in words."""
     kind = reason["kind"]
     if kind == "manifest":

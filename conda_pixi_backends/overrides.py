@@ -13,9 +13,19 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
+#: The two variables: the code names them only through these (the shell templates spell them out).
 OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
 OVERRIDE_ALL = "PIXI_BUILD_BACKEND_OVERRIDE_ALL"
+
+
+class OverrideRow(TypedDict):
+    """An override in `install --json`, `sync --json` and `list --json`."""
+
+    variable: str
+    #: The path the variable gives; None: looked up on PATH.
+    value: str | None
 
 
 @dataclass(frozen=True)
@@ -53,9 +63,8 @@ class Override:
         """Why `resolve` found nothing: PATH has no such word."""
         return f"{self.variable} sends it to PATH, and PATH has no {self.on_path()}"
 
-    def describe(self) -> str:
-        word = self.on_path()
-        return f"{word} from PATH" if word is not None else str(self.path)
+    def to_json(self) -> OverrideRow:
+        return {"variable": self.variable, "value": self.path}
 
 
 @dataclass(frozen=True)

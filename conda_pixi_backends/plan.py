@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Final, Literal
 
 from conda_pixi_backends.exposure import own_launcher
 from conda_pixi_backends.model import (
@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
-OVERRIDDEN = "overridden"
-ALREADY = "already-installed"
-INSTALLED = "installed"
-WOULD_INSTALL = "would-install"
+#: What became of one backend: left to an override, reused, installed now, or (dry run) to be
+#: installed.
+Status = Literal["overridden", "already-installed", "installed", "would-install"]
+OVERRIDDEN: Final = "overridden"
+ALREADY: Final = "already-installed"
+INSTALLED: Final = "installed"
+WOULD_INSTALL: Final = "would-install"
 #: The lock file `lock` writes and `--locked` reads by default.
 LOCK_FILE = "pixi-backends.lock"
 
@@ -40,7 +43,7 @@ class Entry:
     """One backend of the plan, and then of the result."""
 
     request: Request
-    status: str
+    status: Status
     override: Override | None = None
     record: EnvRecord | None = None
 
@@ -53,6 +56,7 @@ def requests_for(
     declarations: Sequence[Declaration],
     settings: Settings,
     channels: Sequence[str] = (),
+    *,
     override_channels: bool = False,
 ) -> list[Request]:
     """Apply settings to declarations; equal requests merge and remember every source.
@@ -117,19 +121,12 @@ def conflicts(requests: Sequence[Request]) -> list[Conflict]:
 
 
 def config_backends(settings: Settings, origin: str = "setting 'backends'") -> list[Declaration]:
-    """What the `backends` setting asks for on `settings.platform`: a list of MatchSpecs, or a
-    mapping of platform to such lists. `origin` (file and line, variable) names bad specs."""
-    getter = getattr(settings, "backend_specs", None)
-    if callable(getter):
-        specs: Any = getter(settings.platform)
-    elif isinstance(settings.backends, dict):
-        specs = settings.backends.get(settings.platform, [])
-    else:
-        specs = settings.backends
+    """What the `backends` setting asks for on `settings.platform` (`Settings.backend_specs`,
+    the one reading of it), as declarations. `origin` (file and line, variable) names bad specs."""
     where = f"{origin}: backends"
     found = []
-    for text in specs or []:
-        name, spec = normalize_spec(str(text), where)
+    for text in settings.backend_specs():
+        name, spec = normalize_spec(text, where)
         found.append(Declaration(name=name, spec=spec, source=CONFIG))
     return found
 
@@ -153,6 +150,7 @@ def make_plan(
     store: Store,
     requests: Sequence[Request],
     overrides: Overrides,
+    *,
     force: bool = False,
     locked: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
     shared: Store | None = None,
@@ -184,7 +182,7 @@ def make_plan(
 
 
 def lock_file_for(
-    manifests: Sequence[Path], given: Path | None = None, write: bool = False
+    manifests: Sequence[Path], given: Path | None = None, *, write: bool = False
 ) -> Path:
     """The lock file: `given`, else `pixi-backends.lock` beside the first manifest (the one
     found from here upward when none is given), else in the current folder. When reading, the

@@ -14,8 +14,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 REQUEST = {
     "jsonrpc": "2.0",
@@ -24,12 +24,13 @@ REQUEST = {
     "params": {"capabilities": {}},
 }
 
-OK = "ok"
-CRASHED = "crashed"  # exited, or closed its output, before answering
-SILENT = "silent"  # no answer within the timeout
-GARBAGE = "garbage"  # answered with something that is not a JSON-RPC answer to the request
-RPC_ERROR = "rpc-error"  # answered with a JSON-RPC error object
-NOT_STARTED = "not-started"  # could not be executed at all
+Status = Literal["ok", "crashed", "silent", "garbage", "rpc-error", "not-started"]
+OK: Final = "ok"
+CRASHED: Final = "crashed"  # exited, or closed its output, before answering
+SILENT: Final = "silent"  # no answer within the timeout
+GARBAGE: Final = "garbage"  # answered with something that is not a JSON-RPC answer to the request
+RPC_ERROR: Final = "rpc-error"  # answered with a JSON-RPC error object
+NOT_STARTED: Final = "not-started"  # could not be executed at all
 
 #: An answer longer than this is not an answer.
 MAX_LINE = 1 << 20
@@ -39,13 +40,10 @@ MAX_LINE = 1 << 20
 class ProbeResult:
     """What starting a backend and asking it for its capabilities gave."""
 
-    status: str
+    status: Status
     detail: str
     capabilities: dict[str, Any] | None = None
-    returncode: int | None = None
-    stderr_tail: str = ""
     seconds: float = 0.0
-    answer: str = field(default="", repr=False)
 
     @property
     def ok(self) -> bool:
@@ -57,7 +55,7 @@ def _last_line(data: bytes) -> str:
     return next((line for line in reversed(lines) if line), "")
 
 
-def classify(line: bytes) -> tuple[str, str, dict[str, Any] | None]:
+def classify(line: bytes) -> tuple[Status, str, dict[str, Any] | None]:
     """Status, detail and capabilities for one line a backend wrote in answer."""
     text = line.decode("utf-8", "replace").strip()
     shown = text if len(text) <= 120 else text[:117] + "..."
@@ -125,10 +123,7 @@ def negotiate(
     seconds = time.monotonic() - start
     tail = _last_line(stderr)
     if line:
-        status, detail, caps = classify(line)
-        return ProbeResult(
-            status, detail, caps, code, tail, seconds, line.decode("utf-8", "replace")
-        )
+        return ProbeResult(*classify(line), seconds=seconds)
     if eof:
         if code is None:
             how = "closed its output without answering"
@@ -139,9 +134,9 @@ def negotiate(
                 how = f"was killed by signal {-code} before answering"
         else:
             how = f"exited with code {code} before answering"
-        return ProbeResult(CRASHED, how + (f": {tail}" if tail else ""), None, code, tail, seconds)
+        return ProbeResult(CRASHED, how + (f": {tail}" if tail else ""), seconds=seconds)
     detail = f"did not answer within {timeout:g} s" + (f" (stderr: {tail})" if tail else "")
-    return ProbeResult(SILENT, detail, None, None, tail, seconds)
+    return ProbeResult(SILENT, detail, seconds=seconds)
 
 
 def _read_posix(

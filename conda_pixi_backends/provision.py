@@ -23,6 +23,7 @@ def provision(
     store: Store,
     requests: Sequence[Request],
     overrides: Overrides,
+    *,
     force: bool = False,
     dry_run: bool = False,
     progress: bool = False,
@@ -39,10 +40,10 @@ def provision(
     locked_rows: dict[str, list[dict[str, str]]] | None = None
     locked: dict[str, Any] = {}
     if lock_file is not None:
-        from conda_pixi_backends import installer
+        from conda_pixi_backends import lock_files
 
         wanted = [r for r in requests if not _overridden(store, overrides, r)]
-        records, rows = installer.locked_records(lock_file, wanted)
+        records, rows = lock_files.locked_records(lock_file, wanted)
         locked = {r.env_name: recs for r, recs in zip(wanted, records, strict=True)}
         locked_rows = {r.env_name: row for r, row in zip(wanted, rows, strict=True)}
     entries = make_plan(store, requests, overrides, force=force, locked=locked_rows, shared=shared)
@@ -55,7 +56,9 @@ def provision(
         installer.validate([e.request for e in todo], fetch or Fetch())
     fresh = not (store.root / "store.json").exists()
     try:
-        return _provision(store, entries, todo, force, progress, fetch, locked, lock_file)
+        return _provision(
+            store, entries, todo, fetch, locked, lock_file, force=force, progress=progress
+        )
     except BaseException:
         if fresh:
             store.discard_skeleton([e.request.env_name for e in todo])
@@ -66,11 +69,12 @@ def _provision(
     store: Store,
     entries: list[Entry],
     todo: list[Entry],
-    force: bool,
-    progress: bool,
     fetch: Fetch | None,
     locked: dict[str, Any],
     lock_file: Path | None,
+    *,
+    force: bool,
+    progress: bool,
 ) -> list[Entry]:
     store.ensure()
     replaced: list[Path] = []
@@ -82,7 +86,12 @@ def _provision(
             print(f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr)
         given = [locked[e.request.env_name] for e in todo] if lock_file is not None else None
         results = installer.install(
-            store, [e.request for e in todo], force, progress, fetch, records=given
+            store,
+            [e.request for e in todo],
+            force=force,
+            progress=progress,
+            fetch=fetch,
+            records=given,
         )
         for entry, outcome in zip(todo, results, strict=True):
             entry.record = outcome.record

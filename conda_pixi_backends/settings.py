@@ -254,8 +254,10 @@ def _store_path(value: Any) -> Path:
         raise ValueError(f"cannot expand '~' in {text!r}: no such user or home") from None
     bad = [c for c in _ROOT_FORBIDDEN if c in str(root)]
     if bad:
+        from conda_pixi_backends.overrides import OVERRIDE
+
         raise ValueError(
-            f"a store path cannot contain {bad[0]!r}: PIXI_BUILD_BACKEND_OVERRIDE and PATH could not carry it"
+            f"a store path cannot contain {bad[0]!r}: {OVERRIDE} and PATH could not carry it"
         )
     try:
         str(root).encode("utf-8")

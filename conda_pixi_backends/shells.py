@@ -29,12 +29,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from conda_pixi_backends import templates
+from conda_pixi_backends.overrides import OVERRIDE
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
-OVERRIDE_ALL = "PIXI_BUILD_BACKEND_OVERRIDE_ALL"
 
 SHELLS: dict[str, str] = {
     "bash": "activate.bash",

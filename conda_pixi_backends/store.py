@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends.atomic import atomic_write
 from conda_pixi_backends.errors import OperationError, UserInputError
 
 if TYPE_CHECKING:
@@ -41,52 +41,6 @@ LAYOUT = 1
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Read once, at import: os.umask can only be read by setting it, which threads would race.
-_UMASK = _read_umask()
-
-
-def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
-    """Write one file through a temporary file and a rename (see `write_all`)."""
-    write_all([(path, text, mode)])
-
-
-def write_all(files: Sequence[tuple[Path, str, int | None]]) -> None:
-    """Write files so that readers never see half a file, and all or none of them change.
-
-    Every file is written to a temporary file beside it first; only when all are written (the
-    disk had room for all) are they renamed into place, which needs no room. A failed write
-    (a full disk, a quota, permissions) removes the temporary files and is an OperationError
-    naming the file: every file keeps its old content. Each file gets `mode` (default 0o666)
-    less the umask, like any file created with open(): mkstemp's private 0o600 would hide a
-    shared store's scripts and metadata from its users.
-    """
-    written: list[tuple[str, Path]] = []
-    try:
-        for path, text, mode in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            written.append((tmp, path))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            os.chmod(tmp, (0o666 if mode is None else mode) & ~_UMASK)
-        for tmp, path in written:
-            os.replace(tmp, path)
-    except BaseException as exc:
-        for tmp, _ in written:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            where = written[-1][1] if written else files[0][0]
-            raise OperationError(f"cannot write {where}: {exc.strerror or exc}") from None
-        raise
 
 
 @dataclass
@@ -122,6 +76,12 @@ class EnvRecord:
 
     def package(self, name: str) -> dict[str, str] | None:
         return next((p for p in self.packages if p["name"] == name), None)
+
+    @property
+    def version(self) -> str | None:
+        """The version of the environment's own backend package (None if it lacks one)."""
+        own = self.package(self.name)
+        return own["version"] if own else None
 
     def to_json(self) -> str:
         data = {"layout": LAYOUT, **self.__dict__, "activation": self.activation.__dict__}

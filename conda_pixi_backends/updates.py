@@ -10,7 +10,9 @@ over (the metadata file keeps its name, keyed by request; its `prefix` names the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+from conda_pixi_backends.errors import command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,6 +23,15 @@ if TYPE_CHECKING:
     from conda_pixi_backends.store import EnvRecord, Store
 
 Status = Literal["up-to-date", "would-update", "updated"]
+
+
+class Change(TypedDict):
+    """A package that differs in the new solution, in `update --json` (`changes`): its
+    `version=build` before and after (null: absent)."""
+
+    name: str
+    old: str | None
+    new: str | None
 
 
 @dataclass
@@ -39,13 +50,15 @@ class Update:
     #: The prefix it replaced, now retired (only when updated).
     replaced: Path | None = None
 
-    def package(self) -> dict[str, str] | None:
-        """The backend's own package: in the new solution, else in the live environment."""
+    @property
+    def version(self) -> str | None:
+        """The backend's own version: in the new solution, else in the live environment."""
         if self.status == "would-update":
-            return next((p for p in self.new if p["name"] == self.old.name), None)
-        return self.current.package(self.old.name)
+            own = next((p for p in self.new if p["name"] == self.old.name), None)
+            return own["version"] if own else None
+        return self.current.version
 
-    def changes(self) -> list[dict[str, Any]]:
+    def changes(self) -> list[Change]:
         """What differs in the new solution (nothing when it is the same)."""
         return changes(self.old.packages, self.new) if self.stale else []
 
@@ -54,11 +67,11 @@ def _label(row: dict[str, str] | None) -> str | None:
     return f"{row['version']}={row['build']}" if row else None
 
 
-def changes(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, Any]]:
+def changes(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[Change]:
     """The packages that differ, as `version=build` before and after (None: absent)."""
     before = {p["name"]: p for p in old}
     after = {p["name"]: p for p in new}
-    found = []
+    found: list[Change] = []
     for name in sorted(before.keys() | after.keys()):
         a, b = before.get(name), after.get(name)
         same = a and b and (a["version"], a["build"], a.get("sha256")) == (
@@ -80,7 +93,7 @@ def installed(store: Store, names: Sequence[str]) -> list[EnvRecord]:
         if unknown:
             raise UserInputError(
                 f"{', '.join(unknown)}: not installed in {store.root}; nothing updated "
-                "(see: conda pixi-backend list)"
+                f"(see: {command()} list)"
             )
         records = [r for r in records if r.name in names]
     return records
@@ -123,7 +136,7 @@ def _solve_again(
         if request.key != record.key:
             raise OperationError(
                 f"{store.metadata_path(record.env_name)}: its request no longer has key "
-                f"{record.key}; reinstall it: conda pixi-backend install --force ..."
+                f"{record.key}; reinstall it: {command()} install --force ..."
             )
     fetch = settings.fetch()
     solved = installer.solve(store, requests, fetch)
@@ -144,7 +157,7 @@ def _solve_again(
             if outcome.replaced is not None:
                 store.retire(outcome.replaced)
     return [
-        _result(record, new_rows[i], i in stale, outcomes.get(i), dry_run)
+        _result(record, new_rows[i], outcomes.get(i), stale=i in stale, dry_run=dry_run)
         for i, record in enumerate(records)
     ]
 
@@ -152,8 +165,9 @@ def _solve_again(
 def _result(
     record: EnvRecord,
     new: list[dict[str, str]],
-    stale: bool,
     outcome: Outcome | None,
+    *,
+    stale: bool,
     dry_run: bool,
 ) -> Update:
     if outcome is None:  # up to date, or a dry run

@@ -197,7 +197,7 @@ def test_writes_every_shell_and_removes(cli: Run, env: dict[str, str], tmp_path:
     checked = json.loads(cli("doctor", "--json", "-p", str(prefix)).stdout)
     conda_env = next(c for c in checked["checks"] if c["check"] == "conda-env")
     assert conda_env["status"] == "warn"
-    assert conda_env["fix"] == f"conda pixi-backend activate-in {prefix}"
+    assert conda_env["fix"] == f"python -m conda_pixi_backends activate-in {prefix}"
     fixed = json.loads(cli("doctor", "--json", "--fix", "-p", str(prefix)).stdout)
     assert fixed["fixed"] == [f"rewrote the activate-in scripts of {prefix}"]
     assert next(c for c in fixed["checks"] if c["check"] == "conda-env")["status"] == "ok"

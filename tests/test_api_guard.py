@@ -160,7 +160,7 @@ def test_doctor_reports_the_api_version(api_cli: Run) -> None:
     assert old["detail"] == (
         f"pixi-build-api-version 6 does not satisfy the configured constraint '{PIXI_API_CONSTRAINT}'"
     )
-    assert old["fix"].startswith("reinstall with a newer version that speaks it: conda pixi-backend install")  # fmt: skip
+    assert old["fix"].startswith("reinstall with a newer version that speaks it: python -m conda_pixi_backends install")  # fmt: skip
     # The text report says the same, in its usual format.
     text = api_cli("doctor")
     assert text.returncode == 1
@@ -251,7 +251,7 @@ def test_locked_records_are_checked_too(api_cli: Run, api_channel: Path, root: P
         api_cli("install", "--locked", cwd=workspace),
         f"{OLD} 0.1.1 speaks Pixi build API 6 (pixi-build-api-version 6), but setting "
         f"'constraints' asks for {PIXI_API_CONSTRAINT}: lock a newer backend version: "
-        "conda pixi-backend lock",
+        "python -m conda_pixi_backends lock",
     )
     assert snapshot(root) == before
     # Opted out, the lock file as written installs.

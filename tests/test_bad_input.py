@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -455,10 +456,18 @@ def test_bad_input(
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.rstrip("\n").split("\n")
+    if len(lines) > 1 and re.search(r"required: (COMMAND|ACTION)", lines[-1]):
+        assert lines[0].startswith("usage: "), proc.stderr  # the help comes first
+        lines = lines[-1:]
     assert len(lines) == 1, f"not one line: {proc.stderr!r}"
     for needle in map(fill, names):
         assert needle in lines[0], f"{needle!r} is not named in: {lines[0]}"
-    assert proc.stdout == ""
+    if proc.stdout:  # with --json, the same error as one JSON object
+        assert "--json" in argv, proc.stdout
+        error = json.loads(proc.stdout)["error"]
+        assert (error["exit_code"], f"conda-pixi-backend: error: {error['message']}") == (
+            2, one_line(lines[0])
+        )  # fmt: skip
     assert snapshot(root) == before, "a failed command changed the store"
 
 

@@ -85,7 +85,7 @@ def test_healthy_backends_from_the_manifest(cli: Run, workspace: Path, root: Pat
     assert checks["resolves"]["detail"].startswith("installed for this request")
     assert '"providesCondaOutputs": true' in checks["responds"]["detail"]
     assert checks["api-version"]["detail"].startswith("pixi-build-api-version 7")
-    assert checks["active"] == {**checks["active"], "status": "warn", "fix": 'eval "$(conda pixi-backend shell-hook)"'}  # fmt: skip
+    assert checks["active"] == {**checks["active"], "status": "warn", "fix": 'eval "$(python -m conda_pixi_backends shell-hook)"'}  # fmt: skip
     assert checks["resolves"]["key"] == checks["responds"]["key"]
     # With the store's activation in force, this shell hands both to Pixi: nothing to warn about.
     hooked = f"{BACKEND}={launcher(root, BACKEND)},{CMAKE}={launcher(root, CMAKE)}"
@@ -100,7 +100,10 @@ def test_nothing_installed_fails_with_the_install_command(cli: Run, workspace: P
     result = doctor(cli, code=1, cwd=workspace)
     resolves = of(result, BACKEND)["resolves"]
     assert resolves["status"] == "fail" and resolves["detail"].startswith("not installed")
-    assert resolves["fix"] == f"conda pixi-backend install -m {workspace / 'greeter' / 'pixi.toml'}"
+    assert (
+        resolves["fix"]
+        == f"python -m conda_pixi_backends install -m {workspace / 'greeter' / 'pixi.toml'}"
+    )
     assert set(of(result, BACKEND)) == {"resolves"}  # nothing else to check: nothing runs
 
 
@@ -120,7 +123,7 @@ def test_broken_backends(cli: Run, bad_channel: Path, tmp_path: Path) -> None:
     assert crash["detail"] == (
         "crashed: exited with code 7 before answering: crash: the backend cannot start"
     )
-    assert crash["fix"] == "conda pixi-backend install --force pixi-build-crash"
+    assert crash["fix"] == "python -m conda_pixi_backends install --force pixi-build-crash"
     assert of(result, "pixi-build-crash")["resolves"]["status"] == "ok"  # installed: just broken
     silent = of(result, "pixi-build-silent")["responds"]
     assert silent["status"] == "fail" and silent["detail"].startswith("silent: did not answer")
@@ -140,7 +143,7 @@ def test_broken_backends(cli: Run, bad_channel: Path, tmp_path: Path) -> None:
     result = doctor(
         cli, "--timeout", "1", code=1, CONDA_PIXI_BACKENDS_BACKENDS="pixi-build-api8", **channels
     )
-    assert of(result, "pixi-build-api8")["resolves"]["fix"] == "conda pixi-backend sync"
+    assert of(result, "pixi-build-api8")["resolves"]["fix"] == "python -m conda_pixi_backends sync"
 
 
 def test_api_version_against_the_configured_constraint(cli: Run, bad_channel: Path) -> None:
@@ -234,12 +237,12 @@ def test_stale_activation_scripts_and_fix(cli: Run, workspace: Path, root: Path)
     result = doctor(cli, code=0, cwd=workspace)
     scripts = of(result, None)["activation-scripts"]
     assert scripts["status"] == "warn" and "out of date: activate.bash" in scripts["detail"]
-    assert scripts["fix"] == "conda pixi-backend doctor --fix"
+    assert scripts["fix"] == "python -m conda_pixi_backends doctor --fix"
     (root / "bin" / CMAKE).unlink()
     result = doctor(cli, code=1, cwd=workspace)
     scripts = of(result, None)["activation-scripts"]
     assert scripts["status"] == "fail" and scripts["detail"].endswith(f"do not exist: {CMAKE}")
-    assert of(result, CMAKE)["executable"]["fix"] == "conda pixi-backend doctor --fix"
+    assert of(result, CMAKE)["executable"]["fix"] == "python -m conda_pixi_backends doctor --fix"
     fixed = doctor(cli, "--fix", code=0, cwd=workspace)
     assert fixed["fixed"] == [f"rewrote the launchers and activation scripts in {root}"]
     assert of(fixed, CMAKE)["responds"]["status"] == "ok"
@@ -255,7 +258,10 @@ def test_incomplete_environment(cli: Run, workspace: Path, root: Path) -> None:
     assert checks["resolves"]["detail"].startswith("incomplete for this request")
     assert checks["environment"]["detail"].endswith(f"{record['prefix']} has no conda-meta")
     greeter = workspace / "greeter" / "pixi.toml"
-    assert checks["environment"]["fix"] == f"conda pixi-backend install --force -m {greeter}"
+    assert (
+        checks["environment"]["fix"]
+        == f"python -m conda_pixi_backends install --force -m {greeter}"
+    )
     assert "api-version" not in checks  # no metadata to read it from
 
 

@@ -212,7 +212,8 @@ def test_store_root_that_pixi_cannot_carry_is_refused(
     proc = cli(env, *args, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and where in proc.stderr and repr(char) in proc.stderr
-    assert proc.stdout == ""
+    error = json.loads(proc.stdout)["error"]  # --json: the same error, as one JSON object
+    assert error["input"].startswith(where) and repr(char) in error["message"]
     assert not (tmp_path / NASTY).exists(), "nothing is created for a refused root"
 
 

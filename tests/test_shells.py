@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conda_pixi_backends import shells
-from conda_pixi_backends.shells import OVERRIDE, OVERRIDE_ALL, activation_script, quote
+from conda_pixi_backends.overrides import OVERRIDE, OVERRIDE_ALL
+from conda_pixi_backends.shells import activation_script, quote
 
 #: xonsh from PATH, or from the test virtualenv (the test extra installs it there).
 XONSH = shutil.which("xonsh") or shutil.which("xonsh", path=str(Path(sys.executable).parent))

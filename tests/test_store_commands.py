@@ -378,7 +378,7 @@ def test_run_passes_arguments_streams_and_exit_code(cli: Run, root: Path) -> Non
 def test_run_what_is_not_installed(cli: Run, tmp_path: Path) -> None:
     proc = cli("run", CMAKE)
     assert proc.returncode == 1
-    assert f"conda pixi-backend install {CMAKE}" in proc.stderr
+    assert f"python -m conda_pixi_backends install {CMAKE}" in proc.stderr
     path_only = cli(
         "run", CMAKE, extra_env={"PIXI_BUILD_BACKEND_OVERRIDE_ALL": "", "PATH": str(tmp_path)}
     )

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conda_pixi_backends import conda_envs
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
+from conda_pixi_backends.errors import command
 
 if TYPE_CHECKING:
     import argparse
@@ -21,7 +22,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "activate-in",
         parents=[parent],
-        help="expose the backends whenever a conda environment is activated",
+        help=SUMMARIES["activate_in"],
         description=(
             "Write activate.d/deactivate.d scripts into a conda environment, so that `conda "
             "activate` hands the store's backends to Pixi and `conda deactivate` restores PATH and "
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not conda_envs.has_backends(store):
         print(
-            f"{store.root} has no backends yet: run `conda pixi-backend install`; "
+            f"{store.root} has no backends yet: run `{command()} install`; "
             "the environment picks them up without another activate-in."
         )
     if active and written:

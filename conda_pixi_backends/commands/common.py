@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conda_pixi_backends.errors import command
+
 if TYPE_CHECKING:
     from conda_pixi_backends.discovery import Discovery, DiscoveryContext
     from conda_pixi_backends.settings import Settings
@@ -23,7 +25,7 @@ class Number:
     """The argparse `type` of every numeric flag (made by `number`): a number of `unit`
     ("seconds" or "days") from `minimum` (above it, with `exclusive`) to `maximum`."""
 
-    def __init__(self, unit: str, minimum: float, maximum: float, exclusive: bool) -> None:
+    def __init__(self, unit: str, minimum: float, maximum: float, *, exclusive: bool) -> None:
         self.unit, self.minimum, self.maximum, self.exclusive = unit, minimum, maximum, exclusive
         self.__name__ = f"number of {unit}"  # argparse's name for the type
 
@@ -62,7 +64,7 @@ def number(unit: str, minimum: float, maximum: float, *, exclusive: bool = False
     `not a number: 'x'`, `must be at least 0 days, not -1`, `must be at most 36500 days (that
     is 100 years), not 1e9`. A flag's value must never reach the code as NaN (every comparison
     false: a grace period that keeps nothing) or overflow a datetime."""
-    return Number(unit, minimum, maximum, exclusive)
+    return Number(unit, minimum, maximum, exclusive=exclusive)
 
 
 def _plain(value: float) -> str:
@@ -255,6 +257,6 @@ def executable(store: Store, name: str) -> str:
     if record is None or not launcher.is_file():
         raise OperationError(
             f"{name}: not installed in {store.root} and not overridden; "
-            f"install it with: conda pixi-backend install {name}"
+            f"install it with: {command()} install {name}"
         )
     return str(launcher)

@@ -6,18 +6,49 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 if TYPE_CHECKING:
     from conda_pixi_backends.settings import Loaded
 
 
+class SettingRow(TypedDict):
+    """One key in `config show --sources --json` (`settings`)."""
+
+    #: The effective value, as JSON (paths as text).
+    value: Any
+    #: Where it comes from: file:line, variable, flag, or "default"; and that layer's kind
+    #: (default, admin, pixi, user, condarc, variable, flag).
+    source: str
+    kind: str
+    #: Where the key was made final; null when it is not.
+    final: str | None
+
+
+class FileRow(TypedDict):
+    """A settings file read, lowest first (`files`)."""
+
+    path: str
+    kind: str
+
+
+class SourcesResult(TypedDict):
+    """What `config show --sources --json` prints. Without `--sources`, `--json` prints only
+    each key's value."""
+
+    settings: dict[str, SettingRow]
+    files: list[FileRow]
+    user_config: str
+    #: The admin file `config set --system` writes; null when none is configured.
+    system_config: str | None
+
+
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "config",
-        help="show the effective settings and their sources; edit a settings file",
+        help=SUMMARIES["config"],
         description=(
             "Show every effective setting and where it comes from, or set and unset a key in "
             "a YAML settings file (the user's by default), keeping the rest of the file as it is."
@@ -104,7 +135,7 @@ def show(args: argparse.Namespace) -> int:
             for key, value in values.items():
                 print(f"{key}: {json.dumps(value, ensure_ascii=False)}")
         return 0
-    entries = {
+    entries: dict[str, SettingRow] = {
         key: {
             "value": values[key],
             "source": loaded.origins[key],
@@ -124,7 +155,9 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources_json(loaded: Loaded, entries: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+def _sources_json(
+    loaded: Loaded, entries: dict[str, SettingRow], env: dict[str, str]
+) -> SourcesResult:
     from conda_pixi_backends import config_edit, config_files
 
     places = config_files.system_config_places(env)

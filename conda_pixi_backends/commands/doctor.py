@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from conda_pixi_backends import health
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 if TYPE_CHECKING:
     import argparse
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "doctor",
         parents=[parent],
-        help="check that the backends Pixi gets from here work, and say how to fix what does not",
+        help=SUMMARIES["doctor"],
         description=(
             "Check every backend the manifest (found from here upward, or --manifest), the "
             "'backends' setting or the store's exposure names: it resolves, its environment is "
@@ -50,7 +50,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "--fix", action="store_true",
         help="rewrite stale launchers and activation scripts (and --prefix's scripts), then check",
     )  # fmt: skip
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    common.add_json_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -6,14 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from conda_pixi_backends.commands import common, results
+from conda_pixi_backends.commands import SUMMARIES, common, results
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "install",
         parents=[parent],
-        help="install the backends that manifests or SPECs ask for, and expose them to Pixi",
+        help=SUMMARIES["install"],
         description=(
             "Install each build backend once into a shared environment, write a launcher for it "
             "and the activation scripts that hand it to Pixi. With neither SPEC nor --manifest, "
@@ -60,15 +60,17 @@ def run(args: argparse.Namespace) -> int:
     cfg = common.settings(args, offline=args.offline)
     store, shared = store_module.stores_for(cfg)
     found = common.declarations(args.specs, args.manifest, cfg)
-    requests = plan.requests_for(found.declarations, cfg, args.channel, args.override_channels)
+    requests = plan.requests_for(
+        found.declarations, cfg, args.channel, override_channels=args.override_channels
+    )
     progress = sys.stderr.isatty() and not args.json
     locked = args.locked or args.lock_file is not None
     lock_file = plan.lock_file_for(args.manifest, args.lock_file) if locked else None
     entries = provision.provision(
-        store, requests, overridden, args.force, args.dry_run, progress,
-        cfg.fetch(), lock_file, shared,
+        store, requests, overridden, force=args.force, dry_run=args.dry_run, progress=progress,
+        fetch=cfg.fetch(), lock_file=lock_file, shared=shared,
     )  # fmt: skip
     for conflict in plan.conflicts(requests):
         print(f"warning: {conflict.describe()}; it gets the last one", file=sys.stderr)
-    results.report(store, entries, args.json, found.unresolved)
+    results.report(store, entries, found.unresolved, as_json=args.json)
     return 0

@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
+from conda_pixi_backends.errors import command
 from conda_pixi_backends.sizes import human
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.inventory import EnvRow, IncompleteRow, Listing
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "list",
         parents=[parent],
-        help="list the backend environments in the store",
+        help=SUMMARIES["list_"],
         description=(
             "List every backend environment in the store: backend version, key, launcher, "
             "size on disk (hardlinks counted once), times, the manifests that asked for it, "
@@ -26,9 +30,15 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def report(listing: dict[str, Any]) -> None:
+def report(listing: Listing) -> None:
     rows = listing["environments"]
-    complete = [r for r in rows if r["status"] == "complete"]
+    complete: list[EnvRow] = []
+    incomplete: list[IncompleteRow] = []
+    for row in rows:
+        if row["status"] == "complete":
+            complete.append(row)
+        else:
+            incomplete.append(row)
     if not rows:
         print(f"No backend environments in {listing['root']}.")
         return
@@ -52,16 +62,15 @@ def report(listing: dict[str, Any]) -> None:
             print(f"{'':<{width}}  serves Pixi in workspace {workspace}")
         for manifest in row["manifests"]:
             print(f"{'':<{width}}  for {manifest}")
-    for row in rows:
-        if row["status"] == "incomplete":
-            print(
-                f"incomplete: {row['path'] or row['metadata']}: {row['reason']}; "
-                f"`gc` removes it, or: conda pixi-backend remove {row['env']}"
-            )
-    for row in listing.get("retired", []):
+    for broken in incomplete:
         print(
-            f"retired: {row['path']} ({human(row['size'])}): replaced by an update or a "
-            f"reinstall, kept for launchers started before it until {row['until']}"
+            f"incomplete: {broken['path'] or broken['metadata']}: {broken['reason']}; "
+            f"`gc` removes it, or: {command()} remove {broken['env']}"
+        )
+    for retired in listing["retired"]:
+        print(
+            f"retired: {retired['path']} ({human(retired['size'])}): replaced by an update or a "
+            f"reinstall, kept for launchers started before it until {retired['until']}"
         )
     totals = listing["totals"]
     print(

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 
 class LockedRow(TypedDict):
@@ -35,7 +35,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "lock",
         parents=[parent],
-        help="write the exact packages of every backend to a lock file",
+        help=SUMMARIES["lock"],
         description=(
             "Solve every backend request of the manifests (default: the one found from here "
             "upward) and of the 'backends' setting, for each --platform, and write the exact "
@@ -89,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
         requests += plan.requests_for(plan.config_backends(target, origin) + declared, target)
     path = plan.lock_file_for(args.manifest, args.lock_file, write=True)
 
-    from conda_pixi_backends import installer
+    from conda_pixi_backends import installer, lock_files
 
     store = stores_for(cfg)[0]
     solved = installer.solve(store, requests, cfg.fetch()) if requests else []
-    installer.write_lock(path, platforms, requests, solved)
+    lock_files.write_lock(path, platforms, requests, solved)
     rows: list[LockedRow] = []
     for request, records in zip(requests, solved, strict=True):
         packages = installer.package_rows(records)

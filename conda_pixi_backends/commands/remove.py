@@ -8,20 +8,44 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 if TYPE_CHECKING:
-    from conda_pixi_backends.cleanup import Target
+    from conda_pixi_backends.cleanup import Removal, Target
     from conda_pixi_backends.store import Store
+
+
+class RemovedRow(TypedDict):
+    """One environment in `remove --json` (`removed`); for an incomplete folder `complete` is
+    false and `name`, `key` and `version` are null."""
+
+    env: str
+    status: Removal
+    complete: bool
+    name: str | None
+    key: str | None
+    version: str | None
+    prefix: str
+    #: The launcher that went with it; null when it was not exposed.
+    launcher: str | None
+
+
+class Result(TypedDict):
+    """What `remove --json` prints."""
+
+    root: str
+    dry_run: bool
+    removed: list[RemovedRow]
+    bytes_freed: int
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "remove",
         parents=[parent],
-        help="remove backend environments, their launchers and activation entries",
+        help=SUMMARIES["remove"],
         description=(
             "Remove backend environments: by backend NAME (all of its environments), by KEY, or "
             "by environment name NAME-KEY. Their launchers and PIXI_BUILD_BACKEND_OVERRIDE "
@@ -35,8 +59,8 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def target_row(
-    store: Store, target: Target, status: str, exposed: dict[str, str]
-) -> dict[str, Any]:
+    store: Store, target: Target, status: Removal, exposed: dict[str, str]
+) -> RemovedRow:
     """One removed environment, as `--json` prints it."""
     from conda_pixi_backends import exposure
 
@@ -47,14 +71,13 @@ def target_row(
         if name is not None and exposed.get(name) == target.env
         else None
     )
-    package = record.package(record.name) if record else None
     return {
         "env": target.env,
         "status": status,
         "complete": record is not None,
         "name": name,
         "key": record.key if record else None,
-        "version": package["version"] if package else None,
+        "version": record.version if record else None,
         "prefix": str(target.path),
         "launcher": launcher,
     }
@@ -73,19 +96,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.dry_run:
         targets, freed = cleanup.delete(store, targets)
-    status = "would-remove" if args.dry_run else "removed"
+    status: Removal = "would-remove" if args.dry_run else "removed"
     rows = [target_row(store, t, status, exposed) for t in targets]
     if args.json:
-        json.dump(
-            {
-                "root": str(store.root),
-                "dry_run": args.dry_run,
-                "removed": rows,
-                "bytes_freed": freed,
-            },
-            sys.stdout,
-            indent=2,
-        )
+        result: Result = {
+            "root": str(store.root),
+            "dry_run": args.dry_run,
+            "removed": rows,
+            "bytes_freed": freed,
+        }
+        json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     for row in rows:

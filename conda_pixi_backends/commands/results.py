@@ -6,17 +6,55 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
+
+from conda_pixi_backends.errors import command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from conda_pixi_backends.discovery import Unresolved
-    from conda_pixi_backends.plan import Entry
+    from conda_pixi_backends.overrides import OverrideRow
+    from conda_pixi_backends.plan import Entry, Status
     from conda_pixi_backends.store import Store
 
 
-def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
+class BackendRow(TypedDict):
+    """One backend in `install --json` and `sync --json` (`backends`)."""
+
+    name: str
+    spec: str
+    channels: list[str]
+    platform: str
+    status: Status
+    key: str
+    #: The environment's prefix (to be, in a dry run); None when an override replaces it.
+    prefix: str | None
+    version: str | None
+    #: What Pixi runs: the launcher, or the override's executable (none when PATH lacks it).
+    executables: list[str]
+    override: OverrideRow | None
+    manifests: list[str]
+
+
+class UnresolvedRow(TypedDict):
+    """A source dependency whose backend only fetching it could tell (`unresolved`)."""
+
+    name: str
+    kind: str
+    location: str
+    declared_in: str
+
+
+class Result(TypedDict):
+    """What `install --json` prints."""
+
+    root: str
+    backends: list[BackendRow]
+    unresolved: list[UnresolvedRow]
+
+
+def entry_json(store: Store, entry: Entry) -> BackendRow:
     """One backend of the result, as `--json` prints it."""
     from conda_pixi_backends import exposure, model
 
@@ -27,7 +65,6 @@ def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
         executables = [resolved] if resolved else []
     elif record is not None and record.executable:
         executables = [str(exposure.launcher_path(store, request.name))]
-    package = record.package(request.name) if record else None
     return {
         "name": request.name,
         "spec": request.spec,
@@ -36,16 +73,14 @@ def entry_json(store: Store, entry: Entry) -> dict[str, Any]:
         "status": entry.status,
         "key": request.key,
         "prefix": None if override else record.prefix if record else str(store.prefix(request)),
-        "version": package["version"] if package else None,
+        "version": record.version if record else None,
         "executables": executables,
-        "override": None
-        if override is None
-        else {"variable": override.variable, "value": override.path},
+        "override": None if override is None else override.to_json(),
         "manifests": model.manifest_sources(request.sources),
     }
 
 
-def unresolved_json(unresolved: Sequence[Unresolved]) -> list[dict[str, str]]:
+def unresolved_json(unresolved: Sequence[Unresolved]) -> list[UnresolvedRow]:
     """Source dependencies Pixi will build with a backend that only fetching them can tell."""
     return [
         {"name": u.name, "kind": u.kind, "location": u.location, "declared_in": u.where}
@@ -54,13 +89,13 @@ def unresolved_json(unresolved: Sequence[Unresolved]) -> list[dict[str, str]]:
 
 
 def report(
-    store: Store, entries: list[Entry], as_json: bool, unresolved: Sequence[Unresolved] = ()
+    store: Store, entries: list[Entry], unresolved: Sequence[Unresolved] = (), *, as_json: bool
 ) -> None:
     """A line per backend and how to activate them, or one JSON object. Unresolved source
     dependencies are warned about on stderr (in JSON: a top-level `unresolved` list)."""
     rows = [entry_json(store, e) for e in entries]
     if as_json:
-        result = {
+        result: Result = {
             "root": str(store.root),
             "backends": rows,
             "unresolved": unresolved_json(unresolved),
@@ -80,7 +115,7 @@ def report(
     width = max(len(r["name"]) for r in rows)
     for row in rows:
         status = row["status"].replace("-", " ")
-        where = row["executables"][0] if row["executables"] else "(not found on PATH)"
+        where: str | None = row["executables"][0] if row["executables"] else "(not found on PATH)"
         if row["status"] == "would-install":
             where = row["prefix"]
         detail = f"{where}  [{row['override']['variable']}]" if row["override"] else where
@@ -89,7 +124,7 @@ def report(
     if any(r["status"] in ("installed", "already-installed") for r in rows):
         print(
             "\nTo hand these backends to Pixi in this shell:\n"
-            '    eval "$(conda pixi-backend shell-hook)"\n'
+            f'    eval "$({command()} shell-hook)"\n'
             "or in every new shell, add to ~/.bashrc:\n"
             f"    . {shlex.quote(str(store.activate / 'activate.bash'))}"
         )

@@ -11,14 +11,14 @@ import os
 import sys
 from typing import Any
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "run",
         parents=[parent],
-        help="run a backend through its override or launcher",
+        help=SUMMARIES["run"],
         description=(
             "Run the executable Pixi would run for NAME (its PIXI_BUILD_BACKEND_OVERRIDE entry, "
             "else its launcher) with ARGS; standard streams and the exit code are the backend's."

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "shell-hook",
         parents=[parent],
-        help="print the activation script for a shell",
+        help=SUMMARIES["shell_hook"],
         description='Print the activation script, for `eval "$(conda pixi-backend shell-hook)"`: '
         "the same text as the static file in the store's activate/ folder.",
     )

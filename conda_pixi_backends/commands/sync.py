@@ -10,22 +10,50 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from conda_pixi_backends.commands import common, results
+from conda_pixi_backends.commands import SUMMARIES, common, results
 from conda_pixi_backends.keepers import RECENT_DAYS
 
 if TYPE_CHECKING:
+    from conda_pixi_backends.keepers import Reason
     from conda_pixi_backends.model import Request
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import Store
+
+
+class PrunedRow(TypedDict):
+    """An environment `--prune` removed (or, dry, would remove), in `pruned`."""
+
+    name: str
+    key: str
+    platform: str
+    version: str | None
+    prefix: str
+    status: Literal["would-prune", "pruned"]
+
+
+class KeptRow(TypedDict):
+    """An environment `--prune` kept, and why, in `kept`."""
+
+    name: str
+    key: str
+    prefix: str
+    reasons: list[Reason]
+
+
+class SyncResult(results.Result):
+    """What `sync --json` prints: `install --json`'s object, and what `--prune` did."""
+
+    pruned: list[PrunedRow]
+    kept: list[KeptRow]
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "sync",
         parents=[parent],
-        help="install what the 'backends' setting and the given manifests ask for",
+        help=SUMMARIES["sync"],
         description=(
             "Install every backend the 'backends' setting asks for on the configured platform, "
             "plus those of the given manifests, and expose them. With --prune, remove this "
@@ -79,13 +107,13 @@ def run(args: argparse.Namespace) -> int:
         fetch=cfg.fetch(), lock_file=lock_file, shared=shared,
     )  # fmt: skip
 
-    pruned: list[dict[str, Any]] = []
-    kept: list[dict[str, Any]] = []
+    pruned: list[PrunedRow] = []
+    kept: list[KeptRow] = []
     if args.prune:
         pruned, kept = prune(store, requests, cfg, args)
     if args.json:
         rows = [results.entry_json(store, e) for e in entries]
-        result = {
+        result: SyncResult = {
             "root": str(store.root),
             "backends": rows,
             "unresolved": results.unresolved_json(found.unresolved),
@@ -95,26 +123,26 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    results.report(store, entries, False, found.unresolved)
+    results.report(store, entries, found.unresolved, as_json=False)
     for row in pruned:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")
-    for row in kept:
-        why = ", ".join(reason_text(r) for r in row["reasons"])
-        print(f"{row['name']}  kept  {row['prefix']}  ({why})")
+    for keep in kept:
+        why = ", ".join(reason_text(r) for r in keep["reasons"])
+        print(f"{keep['name']}  kept  {keep['prefix']}  ({why})")
     return 0
 
 
 def prune(
     store: Store, requests: list[Request], cfg: Settings, args: argparse.Namespace
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[PrunedRow], list[KeptRow]]:
     """Remove (or, dry, list) the environments of the platform that no request asks for and
     nothing else keeps; returns those and the ones kept, with why, as `--json` prints them."""
     from conda_pixi_backends import cleanup
     from conda_pixi_backends.sizes import freed_bytes, human
 
     targets, kept = cleanup.prunable(store, requests, cfg, older_than=args.older_than)
-    kept_rows = [
+    kept_rows: list[KeptRow] = [
         {
             "name": k.record.name,
             "key": k.record.key,
@@ -128,17 +156,16 @@ def prune(
         return [], kept_rows
     if targets and not args.dry_run:
         targets, _freed = cleanup.delete(store, targets)
-    rows = []
+    rows: list[PrunedRow] = []
     for target in targets:
         record = target.record
         assert record is not None
-        package = record.package(record.name)
         rows.append(
             {
                 "name": record.name,
                 "key": record.key,
                 "platform": cfg.platform,
-                "version": package["version"] if package else None,
+                "version": record.version,
                 "prefix": record.prefix,
                 "status": "would-prune" if args.dry_run else "pruned",
             }

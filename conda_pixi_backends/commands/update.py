@@ -8,20 +8,46 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from conda_pixi_backends.cleanup import GRACE_PERIOD
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 if TYPE_CHECKING:
-    from conda_pixi_backends.updates import Update
+    from conda_pixi_backends.updates import Change, Status, Update
+
+
+class BackendRow(TypedDict):
+    """One environment in `update --json` (`backends`)."""
+
+    name: str
+    key: str
+    spec: str | None
+    platform: str | None
+    status: Status
+    #: The backend's version before, and now (in a dry run: in the new solution).
+    old_version: str | None
+    version: str | None
+    #: The live prefix, and the one an update replaced (retired now; null otherwise).
+    prefix: str
+    previous_prefix: str | None
+    changes: list[Change]
+
+
+class Result(TypedDict):
+    """What `update --json` prints."""
+
+    root: str
+    backends: list[BackendRow]
+    #: The retired prefixes past their grace period that this update removed.
+    removed_retired: list[str]
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "update",
         parents=[parent],
-        help="update installed backends to the newest version their request allows",
+        help=SUMMARIES["update"],
         description=(
             "Solve the request of each installed backend environment (all, or those of the "
             "named backends) again; where the newest solution differs, install it beside the "
@@ -55,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     rows = [backend_row(u) for u in done.backends]
     swept = [str(p) for p in done.swept]
     if args.json:
-        result = {"root": str(store.root), "backends": rows, "removed_retired": swept}
+        result: Result = {"root": str(store.root), "backends": rows, "removed_retired": swept}
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -73,17 +99,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def backend_row(update: Update) -> dict[str, Any]:
+def backend_row(update: Update) -> BackendRow:
     """One backend of the result, as `--json` prints it."""
-    old, package = update.old.package(update.old.name), update.package()
     return {
         "name": update.old.name,
         "key": update.old.key,
         "spec": update.old.request.get("spec"),
         "platform": update.old.request.get("platform"),
         "status": update.status,
-        "old_version": old["version"] if old else None,
-        "version": package["version"] if package else None,
+        "old_version": update.old.version,
+        "version": update.version,
         "prefix": update.current.prefix,
         "previous_prefix": str(update.replaced) if update.replaced else None,
         "changes": update.changes(),

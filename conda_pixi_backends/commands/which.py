@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from conda_pixi_backends.commands import common
+from conda_pixi_backends.commands import SUMMARIES, common
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "which",
         parents=[parent],
-        help="print the executable Pixi would run for a backend",
+        help=SUMMARIES["which"],
         description="Print the one path Pixi would run for NAME: its override, else its launcher.",
     )
     parser.add_argument("name", metavar="NAME")
