@@ -46,6 +46,54 @@ SHELLS: dict[str, str] = {
 }
 """Shell name -> file name of its static activation script in the store's `activate/`."""
 
+#: How to hand the backends to Pixi in each shell: in this session (`{command}` is how the user
+#: runs us), and for good (the startup file, and the line for it; `{script}` is the store's
+#: static activation script for that shell, already quoted).
+_HINTS = {
+    "bash": ('eval "$({command} shell-hook --shell bash)"', "~/.bashrc", ". {script}"),
+    "zsh": ('eval "$({command} shell-hook --shell zsh)"', "~/.zshrc", ". {script}"),
+    "posix": ('eval "$({command} shell-hook --shell sh)"', "~/.profile", ". {script}"),
+    "fish": ("{command} shell-hook --shell fish | source", "~/.config/fish/config.fish",
+             "source {script}"),
+    "xonsh": ("execx($({command} shell-hook --shell xonsh))", "~/.xonshrc", "source {script}"),
+    "powershell": ("{command} shell-hook --shell powershell | Out-String | Invoke-Expression",
+                   "$PROFILE", ". {script}"),
+    "cmd": ("call {script}", "an AutoRun script", "call {script}"),
+}  # fmt: skip
+
+
+def detect(environ: Mapping[str, str] | None = None) -> str:
+    """The shell this command runs in: the nearest shell among its parent processes (as
+    `shellingham` finds it), else the login shell ($SHELL), else the platform's own. One of
+    SHELLS' keys; `sh`, `dash` and `ksh` are `posix`."""
+    env = os.environ if environ is None else environ
+    name = ""
+    try:
+        import shellingham
+
+        name = shellingham.detect_shell()[0]
+    except (ImportError, RuntimeError):  # shellingham.ShellDetectionFailure is a RuntimeError
+        name = os.path.basename(env.get("SHELL", ""))
+    name = name.lower().removesuffix(".exe")
+    if name in ("pwsh", "powershell"):
+        return "powershell"
+    if name in ("sh", "dash", "ksh", "mksh", "ash", "busybox"):
+        return "posix"
+    if name in SHELLS:
+        return name
+    return "cmd" if os.name == "nt" else "bash"
+
+
+def hint(shell: str, command: str, script: str) -> str:
+    """How to hand the store's backends to Pixi in `shell`, now and in every new session."""
+    now, startup, line = _HINTS[shell]
+    script = quote("posix" if shell in _POSIX else shell, script)
+    return (
+        f"To hand these backends to Pixi in this shell:\n    {now.format(command=command, script=script)}\n"
+        f"or in every new shell, add to {startup}:\n    {line.format(script=script)}"
+    )
+
+
 LAUNCHER_SHELL = "cmd" if sys.platform == "win32" else "sh"
 LAUNCHER_SUFFIX = ".bat" if sys.platform == "win32" else ""
 

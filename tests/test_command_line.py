@@ -5,6 +5,7 @@ and messages that name the program and the command the user actually ran."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,39 @@ def test_hints_name_the_command_that_was_run(env: dict[str, str], tmp_path: Path
         assert proc.returncode == 1
         assert proc.stderr.startswith("conda-pixi-backend: error: pixi-build-nowhere: ")
         assert f"install it with: {said} install pixi-build-nowhere" in proc.stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "sh"])
+def test_the_activation_hint_is_for_the_shell_in_use_and_works(
+    env: dict[str, str], tmp_path: Path, channel: Path, root: Path, shell: str
+) -> None:
+    """Run in a real shell, install tells how to hand the backends to Pixi in *that* shell,
+    and the line it prints, run in that shell, does it."""
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    scripts = Path(sys.executable).parent
+    if not (scripts / "conda-pixi-backend").exists():
+        pytest.skip("the console script conda-pixi-backend is not installed")
+    shell_env = {**env, "PATH": f"{scripts}{os.pathsep}{env.get('PATH', os.defpath)}"}
+
+    def run(script: str) -> str:
+        proc = subprocess.run([shell, "-c", script], env=shell_env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    # `; :` as a user's interactive shell would: bash and zsh run a lone command by exec, and
+    # their parent would not be the shell any more
+    printed = run(f"conda-pixi-backend install {BACKEND} -c {channel.as_uri()}; :").splitlines()
+    at = printed.index("To hand these backends to Pixi in this shell:")
+    now, startup, line = printed[at + 1].strip(), printed[at + 2], printed[at + 3].strip()
+    expected = {"bash": "~/.bashrc", "zsh": "~/.zshrc", "fish": "config.fish", "sh": "~/.profile"}
+    assert expected[shell] in startup
+    show = "echo $PIXI_BUILD_BACKEND_OVERRIDE"
+    for hand_over in (now, line):
+        assert f"{BACKEND}={root / 'bin' / BACKEND}" in run(f"{hand_over}\n{show}"), hand_over
+
+
+def test_a_dry_run_says_nothing_about_activating(cli: Run, channel: Path) -> None:
+    out = cli("install", BACKEND, "-c", str(channel), "--dry-run").stdout
+    assert "would install" in out and "shell-hook" not in out and "activate" not in out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, NEGOTIATE, Run, as_json, by_name
+from conftest import BACKEND, CLI, NEGOTIATE, Run, as_json, by_name
 
 from conda_pixi_backends import shells
 
@@ -58,15 +59,23 @@ def test_activation_with_a_hostile_store_path(cli: Run, tmp_path: Path, shell: s
     assert not list(tmp_path.rglob("PWNED")), "a quoting mistake ran a command"
 
 
-def test_shell_hook_prints_the_static_script(cli: Run, workspace: Path, root: Path) -> None:
+def test_shell_hook_prints_the_static_script(
+    cli: Run, workspace: Path, root: Path, env: dict[str, str]
+) -> None:
     as_json(cli("install", "--json", cwd=workspace))
     for shell in ("bash", "zsh", "fish", "xonsh", "powershell", "cmd"):
         hook = cli("shell-hook", "--shell", shell)
         assert hook.returncode == 0, hook.stderr
         assert hook.stdout == (root / "activate" / shells.SHELLS[shell]).read_text(encoding="utf-8")
         assert str(root / "bin") in hook.stdout
-    detected = cli("shell-hook", extra_env={"SHELL": "/usr/bin/fish"})
-    assert detected.stdout == (root / "activate" / "activate.fish").read_text()
+    sh = cli("shell-hook", "--shell", "sh")  # POSIX sh
+    assert sh.stdout == (root / "activate" / "activate.sh").read_text(encoding="utf-8")
+    if shutil.which("fish"):  # without --shell: the shell it runs in, whatever $SHELL says
+        detected = subprocess.run(
+            ["fish", "-c", f"{shlex.join(CLI)} shell-hook; true"],
+            env={**env, "SHELL": "/bin/bash"}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert detected.stdout == (root / "activate" / "activate.fish").read_text()
 
 
 def test_eval_shell_hook_in_bash(cli: Run, workspace: Path, env: dict, root: Path) -> None:

@@ -38,6 +38,7 @@ PIP_TO_CONDA = {
     "pluggy": "pluggy",
     "filelock": "filelock",
     "platformdirs": "platformdirs",
+    "shellingham": "shellingham",
     "pytest": "pytest",
     "hypothesis": "hypothesis",
     "ruff": "ruff",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from conda_pixi_backends.settings import Settings
     from conda_pixi_backends.store import Store
 
-SHELL_CHOICES = ("bash", "zsh", "fish", "xonsh", "powershell", "cmd")
+SHELL_CHOICES = ("bash", "zsh", "sh", "fish", "xonsh", "powershell", "cmd")
 #: The longest span a flag may give, 100 years: in days and in seconds.
 MAX_DAYS = 36500
 MAX_SECONDS = MAX_DAYS * 86400

@@ -72,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for conflict in plan.conflicts(requests):
         print(f"warning: {conflict.describe()}; it gets the last one", file=sys.stderr)
-    results.report(store, entries, found.unresolved, as_json=args.json)
+    results.report(store, entries, found.unresolved, as_json=args.json, dry_run=args.dry_run)
     return 0

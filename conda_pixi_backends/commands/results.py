@@ -4,7 +4,6 @@ activate them, or one JSON object (`--json`)."""
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from typing import TYPE_CHECKING, TypedDict
 
@@ -89,10 +88,16 @@ def unresolved_json(unresolved: Sequence[Unresolved]) -> list[UnresolvedRow]:
 
 
 def report(
-    store: Store, entries: list[Entry], unresolved: Sequence[Unresolved] = (), *, as_json: bool
+    store: Store,
+    entries: list[Entry],
+    unresolved: Sequence[Unresolved] = (),
+    *,
+    as_json: bool,
+    dry_run: bool = False,
 ) -> None:
-    """A line per backend and how to activate them, or one JSON object. Unresolved source
-    dependencies are warned about on stderr (in JSON: a top-level `unresolved` list)."""
+    """A line per backend and how to activate them in the shell in use (not after a dry run),
+    or one JSON object. Unresolved source dependencies are warned about on stderr (in JSON: a
+    top-level `unresolved` list)."""
     rows = [entry_json(store, e) for e in entries]
     if as_json:
         result: Result = {
@@ -121,10 +126,9 @@ def report(
         detail = f"{where}  [{row['override']['variable']}]" if row["override"] else where
         version = f"  ({row['version']})" if row["version"] else ""
         print(f"{row['name']:<{width}}  {status:<17} {detail}{version}")
-    if any(r["status"] in ("installed", "already-installed") for r in rows):
-        print(
-            "\nTo hand these backends to Pixi in this shell:\n"
-            f'    eval "$({command()} shell-hook)"\n'
-            "or in every new shell, add to ~/.bashrc:\n"
-            f"    . {shlex.quote(str(store.activate / 'activate.bash'))}"
-        )
+    if not dry_run and any(r["status"] in ("installed", "already-installed") for r in rows):
+        from conda_pixi_backends import shells
+
+        shell = shells.detect()
+        script = str(store.activate / shells.SHELLS[shell])
+        print("\n" + shells.hint(shell, command(), script))

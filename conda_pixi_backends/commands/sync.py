@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    results.report(store, entries, found.unresolved, as_json=False)
+    results.report(store, entries, found.unresolved, as_json=False, dry_run=args.dry_run)
     for row in pruned:
         status = row["status"].replace("-", " ")
         print(f"{row['name']}  {status}  {row['prefix']}  ({row['version']}, key {row['key']})")
