@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import BACKEND, Run, as_json
 
+from conda_pixi_backends.settings import current_platform
+
 
 def test_no_command_prints_the_help_and_what_is_missing(cli: Run) -> None:
     proc = cli()
@@ -153,3 +155,14 @@ def test_the_activation_hint_is_for_the_shell_in_use_and_works(
 def test_a_dry_run_says_nothing_about_activating(cli: Run, channel: Path) -> None:
     out = cli("install", BACKEND, "-c", str(channel), "--dry-run").stdout
     assert "would install" in out and "shell-hook" not in out and "activate" not in out
+
+
+def test_list_has_headers_and_tells_environments_apart(cli: Run, channel: Path) -> None:
+    as_json(cli("install", f"{BACKEND} 0.1.*", "-c", channel.as_uri(), "--json"))
+    as_json(cli("install", f"{BACKEND} 0.2.*", "-c", channel.as_uri(), "--json"))
+    lines = cli("list").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "VERSION", "KEY", "ON", "DISK", "(OF", "APPARENT)", "LAST", "USED"]  # fmt: skip
+    asked = [line.strip() for line in lines if line.strip().startswith("spec ")]
+    assert sorted(asked) == [
+        f"spec '{BACKEND} {v}', {current_platform()}, from {channel.as_uri()}/" for v in ("0.1.*", "0.2.*")
+    ]  # fmt: skip

@@ -42,7 +42,11 @@ def report(listing: Listing) -> None:
     if not rows:
         print(f"No backend environments in {listing['root']}.")
         return
-    width = max((len(r["name"]) for r in complete), default=0)
+    width = max((len(r["name"]) for r in complete), default=4)
+    if complete:
+        print(
+            f"{'NAME':<{width}}  {'VERSION':<10} {'KEY':<12}  {'ON DISK':>9} (OF APPARENT)  LAST USED"
+        )
     for row in complete:
         marks = []
         if row["exposed"]:
@@ -54,8 +58,20 @@ def report(listing: Listing) -> None:
         print(
             f"{row['name']:<{width}}  {row['version'] or '?':<10} {row['key']}  "
             f"{human(size['unique']):>9} (of {human(size['apparent'])})  "
-            f"used {row['last_used'][:10]}" + (f"  [{'; '.join(marks)}]" if marks else "")
+            f"{row['last_used'][:10]}" + (f"  [{'; '.join(marks)}]" if marks else "")
         )
+        # what tells environments of one name apart: the request and where it was solved from
+        asked = ", ".join(
+            part
+            for part in (
+                row["spec"] and f"spec {row['spec']!r}",
+                row["platform"],
+                row["channel"] and f"from {row['channel']}",
+            )
+            if part
+        )
+        if asked:
+            print(f"{'':<{width}}  {asked}")
         if row.get("shared"):
             print(f"{'':<{width}}  from the shared store {row['shared']} (read-only: its admin's)")
         for workspace in row["workspaces"]:
