@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from conda_pixi_backends.model import Declaration
@@ -79,11 +79,20 @@ class Rows:
         return self.found[-1]
 
 
+#: Options every fix carries, so that it acts where doctor looked (`--root DIR` when given).
+_FIX_OPTIONS: list[str] = []
+
+
+def fix_options(options: Sequence[str]) -> None:
+    _FIX_OPTIONS[:] = options
+
+
 def command(*args: str) -> str:
-    """A command line of ours to show as a fix, as the user runs us (`errors.command`)."""
+    """A command line of ours to show as a fix, as the user runs us (`errors.command`), with
+    the options that say where (`fix_options`)."""
     from conda_pixi_backends.errors import command as ours
 
-    return " ".join([ours(), *(shlex.quote(a) for a in args)])
+    return " ".join([ours(), *(shlex.quote(a) for a in (*args, *_FIX_OPTIONS))])
 
 
 def fix_command() -> str:

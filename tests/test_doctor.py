@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -263,6 +264,21 @@ def test_incomplete_environment(cli: Run, workspace: Path, root: Path) -> None:
         == f"python -m conda_pixi_backends install --force -m {greeter}"
     )
     assert "api-version" not in checks  # no metadata to read it from
+
+
+def test_fixes_act_on_the_store_that_was_checked(cli: Run, workspace: Path, tmp_path: Path) -> None:
+    """`doctor --root OTHER` suggests fixes for OTHER, and running the fix as shown heals it."""
+    other = tmp_path / "other-store"
+    assert cli("install", "--root", str(other), cwd=workspace).returncode == 0
+    record = json.loads(next((other / "envs").glob(f"{BACKEND}-*.json")).read_text())
+    (Path(record["prefix"]) / "conda-meta").rename(Path(record["prefix"]) / "conda-meta.gone")
+    checks = of(doctor(cli, "--root", str(other), code=1, cwd=workspace), BACKEND)
+    fix = checks["environment"]["fix"]
+    assert fix.endswith(f" --root {other}"), fix
+    words = shlex.split(fix)
+    assert words[:3] == ["python", "-m", "conda_pixi_backends"]
+    assert cli(*words[3:], cwd=workspace).returncode == 0
+    assert of(doctor(cli, "--root", str(other), code=0, cwd=workspace), BACKEND)
 
 
 def test_bad_flags_exit_2(cli: Run, tmp_path: Path) -> None:

@@ -59,12 +59,15 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = common.settings(args)
     prefix = args.prefix.expanduser().absolute() if args.prefix else None
-    report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix)
+    where = ["--root", args.root] if args.root else []
+    report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where)
     fixed: list[str] = []
     if args.fix:
         fixed = health.repair(stores_for(cfg)[0], report.findings, prefix)
         if fixed:
-            report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix)
+            report = health.collect(
+                cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where
+            )
     if args.json:
         data: dict[str, Any] = {"root": str(cfg.root), "ok": not report.failed}
         data.update(summary=health.summary(report.findings), fixed=fixed)
