@@ -85,14 +85,18 @@ def _provision(
         if progress:
             print(f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr)
         given = [locked[e.request.env_name] for e in todo] if lock_file is not None else None
-        results = installer.install(
-            store,
-            [e.request for e in todo],
-            force=force,
-            progress=progress,
-            fetch=fetch,
-            records=given,
-        )
+        try:
+            results = installer.install(
+                store,
+                [e.request for e in todo],
+                force=force,
+                progress=progress,
+                fetch=fetch,
+                records=given,
+            )
+        finally:
+            if progress:  # py-rattler's display leaves its last line open: end it
+                print(file=sys.stderr, flush=True)
         for entry, outcome in zip(todo, results, strict=True):
             entry.record = outcome.record
             entry.status = INSTALLED if outcome.installed else ALREADY

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, Run, as_json
+from conftest import BACKEND, CLI, Run, as_json
 
 from conda_pixi_backends.settings import current_platform
 
@@ -166,3 +167,20 @@ def test_list_has_headers_and_tells_environments_apart(cli: Run, channel: Path) 
     assert sorted(asked) == [
         f"spec '{BACKEND} {v}', {current_platform()}, from {channel.as_uri()}/" for v in ("0.1.*", "0.2.*")
     ]  # fmt: skip
+
+
+def test_results_never_share_a_line_with_the_progress_display(
+    env: dict[str, str], tmp_path: Path, channel: Path
+) -> None:
+    """On a terminal (here `script`'s pseudo-terminal), py-rattler draws its progress on
+    stderr; the first line of results starts a line of its own."""
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` (a pseudo-terminal) is not installed")
+    log = tmp_path / "typescript"
+    command = shlex.join([*CLI, "install", BACKEND, "-c", channel.as_uri()])
+    subprocess.run(["script", "-qec", command, str(log)], env=env, cwd=tmp_path,
+                   capture_output=True, timeout=120, check=True)  # fmt: skip
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "installing packages" in text, "no progress display: not a terminal?"
+    at = text.index(f"{BACKEND}  installed")
+    assert text[at - 1] == "\n", repr(text[at - 80 : at + 20])
