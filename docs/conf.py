@@ -25,6 +25,20 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 
 html_theme = "conda_sphinx_theme"
 html_title = f"conda-pixi-backends {__version__}"
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
+html_static_path = ["_static"]
+# The theme's defaults are conda's own site: its logo, links to conda, conda-build and
+# conda.org in the header, and conda's Zulip. This is not a conda project page: our logo, our
+# own pages in the header, no links that would make it look like one.
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "logo": {
+        "image_light": "_static/logo.svg",
+        "image_dark": "_static/logo.svg",
+        "alt_text": "conda-pixi-backends",
+    },
+    "navbar_center": ["navbar-nav"],
+    "zulip_url": "",
+}
 # Keep `--flag` as typed in the generated CLI reference (no en dashes).
 smartquotes = False

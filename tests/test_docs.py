@@ -73,3 +73,14 @@ def test_cli_reference_lists_every_command_and_flag(site: Path) -> None:
             assert flag in text, f"{usage} {flag}"
     # Flags stay as typed: no "smart" dash in "--manifest".
     assert "\u2013manifest" not in text
+
+
+def test_the_header_is_the_projects_own(site: Path) -> None:
+    """The theme's defaults would make this look like a conda project page: conda's logo, and
+    links to conda, conda-build, conda.org and conda's Zulip in the header."""
+    page = (site / "index.html").read_text(encoding="utf-8")
+    header = page[page.index("<header") : page.index("</header>")]
+    assert "_static/logo.svg" in header and "conda_logo" not in header
+    for foreign in ("docs.conda.io", "conda.org", "zulipchat"):
+        assert foreign not in header, foreign
+    assert 'href="getting-started.html"' in header  # our own pages instead
