@@ -235,4 +235,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         import atexit
 
         atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
-    return process.finish(code)
+    # Called by the console script (no argv): leave at once. Called with argv (a program of
+    # its own, a test), return the code to it.
+    return process.finish(code, leave=argv is None)

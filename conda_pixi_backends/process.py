@@ -253,15 +253,18 @@ def unraisable(info: Any) -> None:
         sys.__unraisablehook__(info)
 
 
-def finish(code: int) -> int:
-    """Leave without the interpreter shutdown where that can go wrong (the console script only).
+def finish(code: int, *, leave: bool = False) -> int:
+    """Leave without the interpreter shutdown (the console script only): with `leave`, and
+    always where that shutdown can go wrong.
 
-    After an async py-rattler call a few percent of interpreter shutdowns die by signal, though
-    the work is done. After Ctrl-C, CPython kills itself with SIGINT at exit (no exit code of
-    ours) if the KeyboardInterrupt came out of an `eval` of a string, as in `namedtuple` while
-    a module loads, however it was caught since. In both cases, flush and leave at once.
+    The shutdown's teardown of modules costs every command milliseconds and does nothing a
+    command needs: its output is flushed here, and it leaves no thread or file behind. And it
+    can go wrong: after an async py-rattler call a few percent of interpreter shutdowns die by
+    signal, though the work is done; after Ctrl-C, CPython kills itself with SIGINT at exit (no
+    exit code of ours) if the KeyboardInterrupt came out of an `eval` of a string, as in
+    `namedtuple` while a module loads, however it was caught since.
     """
-    if "rattler" in sys.modules or code == INTERRUPTED:
+    if leave or "rattler" in sys.modules or code == INTERRUPTED:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
