@@ -24,7 +24,7 @@ from conda_pixi_backends.model import (
 
 if TYPE_CHECKING:
     from conda_pixi_backends.overrides import Override, Overrides
-    from conda_pixi_backends.settings import Settings
+    from conda_pixi_backends.settings import Loaded, Settings
     from conda_pixi_backends.store import EnvRecord, Store
 
 #: What became of one backend: left to an override, reused, installed now, or (dry run) to be
@@ -205,3 +205,34 @@ def lock_file_for(
             if (candidate / LOCK_FILE).is_file():
                 return candidate / LOCK_FILE
     return folder / LOCK_FILE
+
+
+def lock_requests(
+    manifests: Sequence[Path], platforms: Sequence[str], loaded: Loaded
+) -> list[Request]:
+    """What `lock` (and `bundle`) locks: every backend request of the manifests (default: the one found from
+    here upward, else none when the `backends` setting asks for some) and of the `backends`
+    setting, for each platform."""
+    from conda_pixi_backends import discovery
+    from conda_pixi_backends.discovery import DiscoveryContext
+    from conda_pixi_backends.errors import UserInputError
+
+    cfg = loaded.settings
+    origin = loaded.origins.get("backends", "backends")
+    context = DiscoveryContext(default_channels=tuple(cfg.default_channels))
+    if manifests:
+        declared = discovery.discover(list(manifests), context).declarations
+    else:
+        try:
+            declared = discovery.discover(
+                [discovery.find_manifest(Path.cwd())], context
+            ).declarations
+        except UserInputError:
+            if not any(config_backends(cfg.for_platform(p), origin) for p in platforms):
+                raise
+            declared = []
+    requests = []
+    for platform in platforms:
+        target = cfg.for_platform(platform)
+        requests += requests_for(config_backends(target, origin) + declared, target)
+    return requests

@@ -12,6 +12,7 @@ SUMMARIES = {
     "sync": "install what the 'backends' setting and the given manifests ask for",
     "update": "update installed backends to the newest version their request allows",
     "lock": "write the exact packages of every backend to a lock file",
+    "bundle": "download what a lock file pins into a channel folder, for sites with no network",
     "shell_hook": "print the activation script for a shell",
     "which": "print the executable Pixi would run for a backend",
     "list_": "list the backend environments in the store",

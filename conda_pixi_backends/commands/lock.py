@@ -57,7 +57,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from conda_pixi_backends import discovery, plan
+    from conda_pixi_backends import plan
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.settings import KNOWN_PLATFORMS
@@ -72,21 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--platform: unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})"
             )
     platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
-    origin = loaded.origins.get("backends", "backends")
-    if args.manifest:
-        declared = discovery.discover(args.manifest, common.discovery_context(cfg)).declarations
-    else:
-        try:
-            found = discovery.find_manifest(Path.cwd())
-            declared = discovery.discover([found], common.discovery_context(cfg)).declarations
-        except UserInputError:
-            if not any(plan.config_backends(cfg.for_platform(p), origin) for p in platforms):
-                raise
-            declared = []
-    requests = []
-    for platform in platforms:
-        target = cfg.for_platform(platform)
-        requests += plan.requests_for(plan.config_backends(target, origin) + declared, target)
+    requests = plan.lock_requests(args.manifest, platforms, loaded)
     path = plan.lock_file_for(args.manifest, args.lock_file, write=True)
 
     from conda_pixi_backends import installer, lock_files

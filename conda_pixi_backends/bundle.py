@@ -1,0 +1,360 @@
+"""`bundle`: what a lock file pins, carried as a conda channel folder to a site with no network.
+
+OUTDIR becomes a channel: `<subdir>/` folders holding each locked package once (its sha256
+checked against the lock), repodata indexed by py-rattler (with `.zst`), and three files:
+
+- `pixi-backends.lock`: the lock, as it names the upstream channels (for a site whose
+  `mirrors` setting maps them to the bundle served over HTTP);
+- `bundle.lock`: the same packages, each environment keyed for the bundle as its only channel,
+  for `install --locked --lock-file OUTDIR/bundle.lock -c file://OUTDIR --override-channels`;
+- `bundle.json`: what is inside: each package's file, size, sha256 and source, and the backend
+  environments it serves.
+
+Running again into the same OUTDIR adds what is missing and rewrites nothing that holds what
+it should; a package already there with another sha256 is an error, never overwritten. Each
+file is written through a temporary file and a rename (`atomic.py`), so a failed run leaves
+whole files. Imported only by `bundle`: it needs py-rattler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import rattler
+from rattler.index import index_fs
+from rattler.package_streaming import download_to_path
+
+from conda_pixi_backends.atomic import atomic_write, write_all
+from conda_pixi_backends.errors import OperationError, UserInputError
+from conda_pixi_backends.installer import client, error_text
+from conda_pixi_backends.lock_files import locked_records
+from conda_pixi_backends.model import normalize_channel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from conda_pixi_backends.installer import Records
+    from conda_pixi_backends.model import Fetch, Request
+    from conda_pixi_backends.settings import Settings
+
+#: The files a bundle holds besides its packages and repodata.
+UPSTREAM_LOCK = "pixi-backends.lock"
+BUNDLE_LOCK = "bundle.lock"
+CONTENTS = "bundle.json"
+#: Downloads at once: enough to hide latency, few enough for a shared mirror.
+PARALLEL = 4
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Package:
+    """One package file of the bundle."""
+
+    file: str  # <subdir>/<file name>
+    size: int
+    sha256: str
+    url: str  # where it was downloaded from
+    environments: list[str] = field(default_factory=list)
+    added: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "size": self.size,
+            "sha256": self.sha256,
+            "url": self.url,
+            "environments": sorted(self.environments),
+        }
+
+
+@dataclass
+class Bundled:
+    """What one run did."""
+
+    outdir: Path
+    channel: str
+    lock_file: Path
+    packages: list[Package]
+    environments: list[str]
+
+    @property
+    def added(self) -> list[Package]:
+        return [p for p in self.packages if p.added]
+
+    @property
+    def reused(self) -> list[Package]:
+        return [p for p in self.packages if not p.added]
+
+
+def _sha256_hex(value: object) -> str:
+    return value.hex() if isinstance(value, bytes) else str(value or "")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def lock_file_for(
+    manifests: Sequence[Path],
+    given: Path | None,
+    requests: Sequence[Request],
+    platforms: Sequence[str],
+    settings: Settings,
+) -> tuple[Path, bool]:
+    """The lock file to bundle from, and whether it was written now: with none yet, the
+    requests are solved and locked first, where `lock` would write them."""
+    from conda_pixi_backends import lock_files, plan
+    from conda_pixi_backends.installer import solve
+    from conda_pixi_backends.store import stores_for
+
+    path = plan.lock_file_for(manifests, given)
+    if path.is_file():
+        return path, False
+    path = plan.lock_file_for(manifests, given, write=True)
+    store = stores_for(settings)[0]
+    solved = solve(store, requests, settings.fetch()) if requests else []
+    lock_files.write_lock(path, platforms, requests, solved)
+    return path, True
+
+
+def bundle(
+    outdir: Path, requests: Sequence[Request], lock_file: Path, fetch: Fetch, *, progress: bool
+) -> Bundled:
+    """Bundle exactly what `lock_file` pins for `requests` into `outdir` (see the module)."""
+    outdir = Path(os.path.normpath(outdir.absolute()))
+    if outdir.exists() and not outdir.is_dir():
+        raise UserInputError(f"{outdir}: not a folder")
+    channel = normalize_channel(str(outdir))
+    solved, _ = locked_records(lock_file, requests)
+    packages = _packages(requests, solved, lock_file)
+    for package in packages.values():  # before anything is written: a conflict changes nothing
+        _check_existing(outdir, package)
+    missing = [p for p in packages.values() if not (outdir / p.file).is_file()]
+    if missing and progress:
+        print(f"Downloading {len(missing)} package(s) into {outdir}...", flush=True)
+    _download(outdir, missing, fetch)
+    _index(outdir, force=bool(missing))
+    _write_locks(outdir, channel, requests, solved)
+    _write_contents(outdir, packages.values(), requests)
+    return Bundled(outdir, channel, lock_file, list(packages.values()), _names(requests))
+
+
+def _names(requests: Iterable[Request]) -> list[str]:
+    return list(dict.fromkeys(r.env_name for r in requests))
+
+
+def _packages(
+    requests: Sequence[Request], solved: Sequence[Records], lock_file: Path
+) -> dict[str, Package]:
+    """Each locked package once, by its place in the bundle; one file name locked with two
+    sha256s (two channels' builds) cannot share one channel folder."""
+    found: dict[str, Package] = {}
+    for request, records in zip(requests, solved, strict=True):
+        for record in records:
+            place = f"{record.subdir}/{record.file_name}"
+            sha256 = _sha256_hex(record.sha256)
+            if not sha256:
+                raise UserInputError(
+                    f"{lock_file}: {record.file_name} has no sha256; lock it again to bundle it"
+                )
+            package = found.setdefault(
+                place, Package(place, int(record.size or 0), sha256, str(record.url))
+            )
+            if package.sha256 != sha256:
+                raise UserInputError(
+                    f"{lock_file}: {place} is locked twice with different sha256s "
+                    f"({package.url}, {record.url}); one bundle cannot hold both"
+                )
+            if request.env_name not in package.environments:
+                package.environments.append(request.env_name)
+    return found
+
+
+def _check_existing(outdir: Path, package: Package) -> None:
+    path = outdir / package.file
+    if path.is_file():
+        have = _file_sha256(path)
+        if have != package.sha256:
+            raise UserInputError(
+                f"{path}: already in the bundle with sha256 {have}, but the lock file pins "
+                f"{package.sha256}; use another OUTDIR or remove that file"
+            )
+        package.size = path.stat().st_size
+
+
+def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch) -> None:
+    """Each package through a temporary file, renamed into place once its sha256 matches."""
+    if not missing:
+        return
+    http = client(fetch)
+
+    def fetch_one(package: Package) -> None:
+        def write(tmp: Path) -> None:
+            source = urlsplit(package.url)
+            if source.scheme == "file":  # py-rattler's client reads no file:// URLs
+                shutil.copyfile(unquote(source.path), tmp)
+            else:
+                try:
+                    asyncio.run(download_to_path(http, package.url, tmp))
+                except Exception as exc:  # py-rattler raises plain exceptions here
+                    raise OperationError(
+                        f"cannot download {package.url}: {error_text(exc)}"
+                    ) from None
+            got = _file_sha256(tmp)
+            if got != package.sha256:
+                raise OperationError(
+                    f"{package.url}: sha256 {got} does not match the lock file's {package.sha256}"
+                )
+
+        atomic_write(outdir / package.file, write)
+        package.size = (outdir / package.file).stat().st_size
+        package.added = True
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        for future in [pool.submit(fetch_one, p) for p in missing]:
+            future.result()  # the first failure is raised; the others still finish whole
+
+
+def _index(outdir: Path, *, force: bool) -> None:
+    """Repodata for every subdir, by py-rattler, indexed in a staging copy (hardlinks) and
+    written all at once: a reader never sees repodata naming a package not yet there."""
+    subdirs = [d for d in outdir.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    subdirs = [d for d in subdirs if any(_is_package(f) for f in d.iterdir())]
+    names = {d.name for d in subdirs} | {"noarch"}
+    if not force and all((outdir / n / "repodata.json").is_file() for n in names):
+        return
+    staging = Path(tempfile.mkdtemp(dir=outdir, prefix=".index-"))
+    try:
+        for name in names:
+            (staging / name).mkdir()
+            source = outdir / name
+            for package in source.iterdir() if source.is_dir() else []:
+                if _is_package(package):
+                    _link_or_copy(package, staging / name / package.name)
+        try:
+            asyncio.run(index_fs(staging, write_zst=True, write_shards=False, force=True))
+        except Exception as exc:  # py-rattler raises plain exceptions here
+            raise OperationError(f"cannot index {outdir}: {error_text(exc)}") from None
+        written: list[tuple[Path, bytes | str, int | None]] = []
+        for name in sorted(names):
+            for made in sorted((staging / name).iterdir()):
+                if made.is_file() and not _is_package(made):
+                    written.append((outdir / name / made.name, made.read_bytes(), None))
+        write_all(written)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _is_package(path: Path) -> bool:
+    return path.is_file() and path.name.endswith((".conda", ".tar.bz2"))
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _write_locks(
+    outdir: Path, channel: str, requests: Sequence[Request], solved: Sequence[Records]
+) -> None:
+    """The lock's environments as they name the upstream channels, and the same keyed for the
+    bundle as the only channel, each merged into what the bundle's locks hold already (another
+    workspace's backends). py-rattler writes them: the lock is merged, not copied."""
+    upstream: dict[str, tuple[list[str], str, Records]] = {}
+    local: dict[str, tuple[list[str], str, Records]] = {}
+    for request, records in zip(requests, solved, strict=True):
+        upstream[request.env_name] = (list(request.channels), request.platform, records)
+        moved = [
+            rattler.RepoDataRecord(r, r.file_name, f"{channel}/{r.subdir}/{r.file_name}", channel)
+            for r in records
+        ]
+        key = replace(request, channels=(channel,)).env_name
+        local[key] = ([channel], request.platform, moved)
+    _merge_lock(outdir / UPSTREAM_LOCK, upstream)
+    _merge_lock(outdir / BUNDLE_LOCK, local)
+
+
+def _merge_lock(path: Path, environments: dict[str, tuple[list[str], str, Records]]) -> None:
+    """Write `environments` into the lock at `path`, keeping its other environments; the file
+    is rewritten only when its bytes change."""
+    merged: dict[str, tuple[list[str], dict[str, Records]]] = {}
+    if path.is_file():
+        try:
+            old = rattler.LockFile.from_path(path)
+        except Exception as exc:  # py-rattler raises plain exceptions for unreadable files
+            raise UserInputError(f"{path}: not a readable lock file: {error_text(exc)}") from None
+        for name, environment in old.environments():
+            channels = [str(c) for c in environment.channels()]
+            merged[name] = (channels, dict(environment.conda_repodata_records()))
+    for name, (channels, platform, records) in environments.items():
+        merged[name] = (channels, {platform: records})
+    platforms = sorted({p for _, by_platform in merged.values() for p in by_platform})
+    locks = {p: rattler.LockPlatform(p) for p in platforms}
+    lock = rattler.LockFile(list(locks.values()))
+    for name, (channels, by_platform) in sorted(merged.items()):
+        lock.set_channels(name, [rattler.LockChannel(c) for c in channels])
+        for platform, records in by_platform.items():
+            for record in records:
+                lock.add_conda_package(name, locks[str(platform)], record)
+    with tempfile.TemporaryDirectory() as scratch:
+        rendered = Path(scratch) / path.name
+        lock.to_path(rendered)
+        content = rendered.read_bytes()
+    _write_if_changed(path, content)
+
+
+def _write_contents(outdir: Path, packages: Iterable[Package], requests: Sequence[Request]) -> None:
+    """bundle.json: every package of the bundle (this run's and earlier ones') and the
+    environments each serves."""
+    path = outdir / CONTENTS
+    rows: dict[str, dict[str, Any]] = {}
+    environments: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            rows = {row["file"]: row for row in old["packages"]}
+            environments = dict(old["environments"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserInputError(f"{path}: not a bundle's contents ({exc})") from None
+    for package in packages:
+        row = package.row()
+        before = rows.get(package.file, {}).get("environments", [])
+        row["environments"] = sorted({*before, *row["environments"]})
+        rows[package.file] = row
+    for request in requests:
+        environments[request.env_name] = {
+            "name": request.name,
+            "spec": request.spec,
+            "platform": request.platform,
+            "channels": list(request.channels),
+        }
+    data = {
+        "version": 1,
+        "packages": [rows[k] for k in sorted(rows)],
+        "environments": {k: environments[k] for k in sorted(environments)},
+        "size": sum(int(r["size"]) for r in rows.values()),
+    }
+    _write_if_changed(path, json.dumps(data, indent=2) + "\n")
+
+
+def _write_if_changed(path: Path, content: str | bytes) -> None:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.is_file() and path.read_bytes() == data:
+        return
+    atomic_write(path, data)
