@@ -27,7 +27,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
 import rattler
@@ -56,6 +56,19 @@ PARALLEL = 4
 _CHUNK = 1 << 20
 
 
+class PackageRow(TypedDict):
+    """One package file of a bundle, in `bundle --json` (`added`, `reused`) and bundle.json."""
+
+    #: `<subdir>/<file name>` in OUTDIR.
+    file: str
+    size: int
+    sha256: str
+    #: Where it was downloaded from.
+    url: str
+    #: The backend environments (`<name>-<key>`) it serves.
+    environments: list[str]
+
+
 @dataclass
 class Package:
     """One package file of the bundle."""
@@ -67,7 +80,7 @@ class Package:
     environments: list[str] = field(default_factory=list)
     added: bool = False
 
-    def row(self) -> dict[str, Any]:
+    def row(self) -> PackageRow:
         return {
             "file": self.file,
             "size": self.size,
@@ -323,7 +336,7 @@ def _write_contents(outdir: Path, packages: Iterable[Package], requests: Sequenc
     """bundle.json: every package of the bundle (this run's and earlier ones') and the
     environments each serves."""
     path = outdir / CONTENTS
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, PackageRow] = {}  # bundle.json's rows: those of earlier runs too
     environments: dict[str, dict[str, Any]] = {}
     if path.is_file():
         try:
@@ -334,7 +347,7 @@ def _write_contents(outdir: Path, packages: Iterable[Package], requests: Sequenc
             raise UserInputError(f"{path}: not a bundle's contents ({exc})") from None
     for package in packages:
         row = package.row()
-        before = rows.get(package.file, {}).get("environments", [])
+        before = rows[package.file]["environments"] if package.file in rows else []
         row["environments"] = sorted({*before, *row["environments"]})
         rows[package.file] = row
     for request in requests:

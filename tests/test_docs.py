@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
+import os
 import re
 import subprocess
 import sys
@@ -84,3 +86,45 @@ def test_the_header_is_the_projects_own(site: Path) -> None:
     for foreign in ("docs.conda.io", "conda.org", "zulipchat"):
         assert foreign not in header, foreign
     assert 'href="getting-started.html"' in header  # our own pages instead
+
+
+def test_the_json_reference_is_the_types() -> None:
+    """docs/json.md shows the TypedDicts the commands print: regenerated, it is unchanged."""
+    proc = subprocess.run([sys.executable, str(DOCS / "json_reference.py"), "--check"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_json_reference_shows_every_key_commands_print(tmp_path: Path) -> None:
+    """What real commands print with --json (a dry run, a list, doctor, config show --sources,
+    an error) holds no key the page does not show."""
+    page = (DOCS / "json.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"^\| `(\w+)` \|", page, re.M)) | {
+        "error",
+        "type",
+        "message",
+        "input",
+        "exit_code",
+    }
+    env = {**os.environ, "CONDA_PIXI_BACKENDS_ROOT": str(tmp_path / "store"),
+           "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": "", "CONDA_PIXI_BACKENDS_CONFIG": str(tmp_path / "none.yml")}  # fmt: skip
+    runs = [["install", "pixi-build-x", "--dry-run", "--json"], ["list", "--json"],
+            ["doctor", "--json", "--timeout", "5"], ["config", "show", "--sources", "--json"],
+            ["install", "pixi-build-x >>>1", "--json"]]  # fmt: skip
+
+    def keys(value: object) -> set[str]:
+        if isinstance(value, dict):
+            return set(value) | {k for v in value.values() for k in keys(v)}
+        if isinstance(value, list):
+            return {k for v in value for k in keys(v)}
+        return set()
+
+    for args in runs:
+        proc = subprocess.run([sys.executable, "-m", "conda_pixi_backends", *args], env=env,
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        printed = json.loads(proc.stdout)
+        if args[:3] == ["config", "show", "--sources"]:  # settings are keyed by their names
+            printed = {**printed, "settings": list(printed["settings"].values())}
+        if args[0] == "doctor":  # backends of `api` are keyed by name, summary by status
+            printed["api"]["backends"], printed["summary"] = {}, {}
+        assert keys(printed) <= shown, (args, sorted(keys(printed) - shown))

@@ -7,9 +7,31 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from conda_pixi_backends.commands import SUMMARIES, common
+
+if TYPE_CHECKING:
+    from conda_pixi_backends.bundle import PackageRow
+
+
+class BundleResult(TypedDict):
+    """What `bundle --json` prints."""
+
+    outdir: str
+    #: OUTDIR as a channel URL (`file://...`).
+    channel: str
+    #: The lock file the bundle was made from.
+    lock_file: str
+    #: Whether that lock file was written by this run (there was none).
+    locked_now: bool
+    platforms: list[str]
+    #: The backend environments (`<name>-<key>`) the bundle serves.
+    environments: list[str]
+    added: list[PackageRow]
+    reused: list[PackageRow]
+    added_bytes: int
+    reused_bytes: int
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -66,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     added = sum(p.size for p in done.added)
     reused = sum(p.size for p in done.reused)
     if args.json:
-        result = {
+        result: BundleResult = {
             "outdir": str(done.outdir),
             "channel": done.channel,
             "lock_file": str(lock_file),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypedDict
 
 from conda_pixi_backends import health
 from conda_pixi_backends.commands import SUMMARIES, common
@@ -16,7 +16,23 @@ from conda_pixi_backends.commands import SUMMARIES, common
 if TYPE_CHECKING:
     import argparse
 
-    from conda_pixi_backends.health_checks import Finding
+    from conda_pixi_backends.health_checks import Finding, FindingRow, Status
+    from conda_pixi_backends.health_pixi import ApiFact, PixiFact
+
+
+class DoctorResult(TypedDict):
+    """What `doctor --json` prints."""
+
+    root: str
+    #: No check failed (the exit code is 0).
+    ok: bool
+    #: How many checks have each status: ok, warn, fail.
+    summary: dict[Status, int]
+    #: What `--fix` did, one line each.
+    fixed: list[str]
+    checks: list[FindingRow]
+    pixi: PixiFact | None
+    api: ApiFact
 
 
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -69,9 +85,15 @@ def run(args: argparse.Namespace) -> int:
                 cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where
             )
     if args.json:
-        data: dict[str, Any] = {"root": str(cfg.root), "ok": not report.failed}
-        data.update(summary=health.summary(report.findings), fixed=fixed)
-        data.update(checks=[f.to_json() for f in report.findings], pixi=report.pixi, api=report.api)
+        data: DoctorResult = {
+            "root": str(cfg.root),
+            "ok": not report.failed,
+            "summary": health.summary(report.findings),
+            "fixed": fixed,
+            "checks": [f.to_json() for f in report.findings],
+            "pixi": report.pixi,
+            "api": report.api,
+        }
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:

@@ -31,6 +31,14 @@ class LockedRow(TypedDict):
     packages: list[dict[str, str]]
 
 
+class LockResult(TypedDict):
+    """What `lock --json` prints."""
+
+    lock_file: str
+    platforms: list[str]
+    environments: list[LockedRow]
+
+
 def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "lock",
@@ -97,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        result = {"lock_file": str(path), "platforms": platforms, "environments": rows}
+        result: LockResult = {"lock_file": str(path), "platforms": platforms, "environments": rows}
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
