@@ -184,3 +184,18 @@ def test_results_never_share_a_line_with_the_progress_display(
     assert "installing packages" in text, "no progress display: not a terminal?"
     at = text.index(f"{BACKEND}  installed")
     assert text[at - 1] == "\n", repr(text[at - 80 : at + 20])
+
+
+def test_run_takes_our_flags_before_the_double_dash(cli: Run, tmp_path: Path) -> None:
+    """`run NAME --root DIR -- ARGS`, as users write it: --root is ours, ARGS the backend's."""
+    other = tmp_path / "other-store"
+    as_json(cli("install", BACKEND, "--root", str(other), "--json"))
+    ran = cli("run", BACKEND, "--root", str(other), "--", "--version")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith(f"{BACKEND} ")
+    wrong = cli("run", BACKEND, "--bogus", "--", "--version")
+    assert wrong.returncode == 2
+    assert wrong.stderr == (
+        "conda-pixi-backend: error: run: --bogus: not a flag of run; "
+        "the backend's arguments go after '--'\n"
+    )

@@ -25,17 +25,40 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("name", metavar="NAME")
-    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARGS", help="for the backend")
+    parser.add_argument(
+        "args", nargs=argparse.REMAINDER, metavar="-- ARGS",
+        help="for the backend; --root and -v may come before the --",
+    )  # fmt: skip
     parser.set_defaults(func=run)
+
+
+def _our_flags(args: argparse.Namespace, given: list[str]) -> None:
+    """The global flags written between NAME and `--`, as users write them; anything else
+    there is bad input (the backend's arguments go after `--`)."""
+    from conda_pixi_backends.errors import UserInputError
+
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    common.add_common(parser)
+    try:
+        parsed, rest = parser.parse_known_args(given)
+    except argparse.ArgumentError as exc:
+        raise UserInputError(f"run: {exc}") from None
+    if rest:
+        raise UserInputError(
+            f"run: {' '.join(rest)}: not a flag of run; the backend's arguments go after '--'"
+        )
+    for name, value in vars(parsed).items():
+        setattr(args, name, value)
 
 
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.errors import OperationError
 
-    path = common.executable(common.store(args), args.name)
     argv = list(args.args)
-    if argv[:1] == ["--"]:
-        argv = argv[1:]
+    if "--" in argv:  # `run NAME [--root DIR] [-v] -- ARGS`: ours before `--`, the backend's after
+        ours, argv = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+        _our_flags(args, ours)
+    path = common.executable(common.store(args), args.name)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
