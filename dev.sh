@@ -2,8 +2,8 @@
 # The README's two commands, on a fresh Linux machine with Python 3.10+ and no conda:
 #   sh dev.sh demo    build a local channel of demo backends and run the quick start offline
 #   sh dev.sh test    lint, type-check and run the whole test suite (extra arguments go to pytest)
-# Both set up .venv/ themselves (demo: pip install -e .; test: -e .[test]). `test` also installs zsh and fish when
-# it runs as root, and a real conda into .venv when ../shared/conda/install.sh sits beside the
+# Both set up .venv/ themselves (demo: pip install -e .; test: -e .[test]). `test` also installs zsh,
+# fish, Wine and MinGW-w64 when it runs as root, and a real conda into .venv when ../shared/conda/install.sh sits beside the
 # repository (conda is not on PyPI; without it the tests that need conda skip and say why).
 set -eu
 cd "$(dirname "$0")"
@@ -28,13 +28,15 @@ setup_conda() {
     sh "$installer" "$PWD/.venv"
 }
 
-setup_shells() {
+# The shells and the Windows tools the tests run for real (Wine's cmd.exe, MinGW-w64 for a tiny
+# Windows backend), installed with apt-get when root; without them those tests skip and say why.
+setup_tools() {
     missing=""
-    for shell in zsh fish; do
-        command -v "$shell" >/dev/null 2>&1 || missing="$missing $shell"
+    for tool in zsh:zsh fish:fish wine:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
+        command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
     done
     if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing$missing for the shell tests" >&2
+        echo "Installing$missing for the shell and Windows tests" >&2
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     fi
 }
@@ -47,7 +49,7 @@ case "$command" in
         exec .venv/bin/python -m conda_pixi_backends.demo "${1:-demo}"
         ;;
     test)
-        setup_shells
+        setup_tools
         setup_venv ".[test]"
         setup_conda
         .venv/bin/ruff check .

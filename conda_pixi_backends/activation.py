@@ -2,7 +2,9 @@
 
 Pixi runs an overridden backend without activating its environment, so every launcher applies
 the recorded activation (PATH entries, variables set and unset) before it `exec`s the backend.
-Imported only by the installer: it needs py-rattler.
+Imported only by the installer: it needs py-rattler. A Windows environment's activation
+(py-rattler's cmd.exe script, with its `activate.d\\*.bat` scripts) runs in cmd.exe: natively
+on Windows, through Wine elsewhere.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ from typing import cast
 
 from rattler.shell import ActivationVariables, PathModificationBehavior, Shell, activate
 
+from conda_pixi_backends import windows
 from conda_pixi_backends.errors import OperationError
 from conda_pixi_backends.store import Activation
 
 #: Variables a shell sets for itself; never part of what an activation does.
 _SHELL_OWN = {"PATH", "PWD", "OLDPWD", "SHLVL", "_", "CONDA_SHLVL"}
+#: The same for cmd.exe, whose names are case-insensitive (compared upper-case).
+_CMD_OWN = {"PATH", "CONDA_SHLVL", "PROMPT", "ERRORLEVEL", "CD", "=EXITCODE"}
+#: Separates the two dumps of the environment in the recording's output.
+_MARK = "__CPB_ACTIVATED__"
 #: What py-rattler's activation script can carry safely: its bash script puts the prefix in
 #: double quotes, where `$(...)` and backticks would run (seen with py-rattler 0.28).
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
@@ -34,8 +41,8 @@ def capture_activation(prefix: Path) -> Activation:
     The script sees the prefix through a symlink with a plain name, so a store path with
     quotes, `$` or backticks is never parsed by a shell; recorded values get the real path back.
     """
-    if os.name == "nt":  # pragma: no cover - launchers on Windows are not supported yet
-        raise OperationError("activating backend environments on Windows is not supported yet")
+    if os.name == "nt":  # pragma: no cover - a Windows host installs Windows environments
+        return capture_cmd_activation(prefix)
     path_var = os.environ.get("PATH") or os.defpath
     base_path = path_var.split(os.pathsep)
     base = {"PATH": path_var, "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
@@ -72,3 +79,93 @@ def capture_activation(prefix: Path) -> Activation:
     }
     removed = [k for k in base if k not in after and k not in _SHELL_OWN]
     return Activation(path_prepend=prepend, set=changed, unset=removed)
+
+
+def capture_cmd_activation(prefix: Path) -> Activation:
+    """Record a Windows environment's activation as cmd.exe runs it.
+
+    py-rattler writes the cmd.exe script for `win-64` (activate.d `.bat` scripts, env_vars.d);
+    one cmd.exe run dumps its variables (`SET`), calls the script and dumps them again, and
+    the difference is recorded, with paths as cmd.exe sees them. As for bash, the script sees
+    the prefix through a link with a plain name (a symlink that Wine follows; a junction on
+    Windows), so a store path with `%`, `^`, `&` or `!` is never parsed by cmd.exe. PATH's
+    new entries are py-rattler's, with `%PATH%` standing for the PATH cmd.exe started with.
+    """
+    if windows.cmd_command() is None:
+        raise OperationError(
+            "recording a Windows environment's activation needs cmd.exe: install Wine"
+        )
+    with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
+        alias = Path(tmp) / "prefix"
+        if not _SAFE_PATH.fullmatch(str(alias)) and not windows.native():
+            raise OperationError(f"the temporary folder {tmp!r} is not a plain path; set TMPDIR")
+        _link(alias, prefix)
+        variables = ActivationVariables(None, ["%PATH%"], PathModificationBehavior.Replace)
+        result = activate(alias, variables, Shell.cmd_exe, "win-64")
+        alias_text, seen = str(alias), windows.cmd_path(alias)
+
+        def as_seen(match: re.Match[str]) -> str:
+            """A path under the alias as cmd.exe sees it: Z:\\tmp\\cpb-x\\prefix\\a\\b."""
+            return seen + match[1].replace("/", "\\")
+
+        in_alias = re.compile(re.escape(alias_text) + r'([^;"\r\n]*)')
+        (Path(tmp) / "activate.bat").write_text(
+            in_alias.sub(as_seen, result.script), encoding="utf-8", newline="\r\n"
+        )
+        wrapper = Path(tmp) / "record.bat"
+        wrapper.write_text(
+            f'@SET\n@ECHO {_MARK}\n@CALL "{windows.cmd_path(Path(tmp) / "activate.bat")}"\n'
+            f"@ECHO {_MARK}\n@SET\n",
+            encoding="ascii",
+            newline="\r\n",
+        )
+        try:
+            proc = windows.run_batch(wrapper)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise OperationError(f"activating {prefix} in cmd.exe failed: {exc}") from None
+    output = proc.stdout.decode("utf-16-le", errors="replace").replace("\r\n", "\n")
+    parts = output.split(f"{_MARK}\n")
+    if len(parts) != 3:
+        detail = proc.stderr.decode(errors="replace").strip()[-300:] or output.strip()[-300:]
+        raise OperationError(
+            f"activating {prefix} in cmd.exe failed (exit {proc.returncode}): {detail}"
+        )
+    before, after = _cmd_variables(parts[0]), _cmd_variables(parts[2])
+    real = windows.cmd_path(prefix)
+
+    def restore(value: str) -> str:
+        return value.replace(seen, real)
+
+    paths = [str(p) for p in cast("list[Path]", result.path)][:-1]  # without "%PATH%"
+    prepend = [restore(in_alias.sub(as_seen, p)) for p in paths]
+    changed = {
+        name: restore(value)
+        for upper, (name, value) in after.items()
+        if upper not in _CMD_OWN
+        and before.get(upper, ("", None))[1] != value
+        and name.isidentifier()
+    }
+    removed = [
+        name for upper, (name, _) in before.items() if upper not in after and upper not in _CMD_OWN
+    ]
+    return Activation(path_prepend=prepend, set=changed, unset=removed)
+
+
+def _cmd_variables(dump: str) -> dict[str, tuple[str, str]]:
+    """cmd.exe's `SET` output: upper-cased name -> (name, value)."""
+    found = {}
+    for line in dump.split("\n"):
+        name, equals, value = line.partition("=")
+        if equals and name and not name.startswith(" "):
+            found[name.upper()] = (name, value)
+    return found
+
+
+def _link(alias: Path, prefix: Path) -> None:
+    """A plain-named link to the prefix: a symlink, or on Windows a junction (no privilege)."""
+    if windows.native():  # pragma: no cover - run on Windows only
+        import _winapi
+
+        _winapi.CreateJunction(str(prefix), str(alias))  # type: ignore[attr-defined]
+    else:
+        alias.symlink_to(prefix, target_is_directory=True)

@@ -146,6 +146,23 @@ def build_runtime(channel: Path, version: str = "1.0") -> Path:
     )
 
 
+def build_windows_channel(channel: Path, name: str, version: str, exe: bytes) -> Path:
+    """A `win-64` channel: a backend whose executable `Library\\bin\\<name>.exe` is `exe` (a
+    Windows program, e.g. built with MinGW-w64), its runtime (an `activate.d` `.bat` script and
+    an `env_vars.d` file) and the API package; indexed."""
+    runtime = {
+        "etc/conda/activate.d/demo-runtime.bat": '@SET "DEMO_RUNTIME_ACTIVE=1"\r\n',
+        "etc/conda/env_vars.d/demo-runtime.json": json.dumps({"DEMO_RUNTIME_FLAVOR": "vanilla"}),
+    }
+    build_package(channel, "demo-runtime", "1.0", runtime, subdir="win-64")
+    build_package(channel, "pixi-build-api-version", API_VERSION)
+    api = f"pixi-build-api-version >={API_VERSION},<{int(API_VERSION) + 1}"
+    files = {f"Library/bin/{name}.exe": exe}
+    build_package(channel, name, version, files, ["demo-runtime", api], subdir="win-64")
+    index(channel)
+    return channel
+
+
 def index(channel: Path) -> None:
     """Write repodata.json for every subdir, as a channel server would serve it."""
     import asyncio

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from conda_pixi_backends import shells
+from conda_pixi_backends import shells, windows
 from conda_pixi_backends.atomic import write_all
 from conda_pixi_backends.store import EnvRecord, Store, in_layout, metadata_of, read_record
 
@@ -26,21 +26,45 @@ if TYPE_CHECKING:
     from conda_pixi_backends.overrides import Override
 
 
-def launcher_path(store: Store, name: str) -> Path:
-    return store.bin / f"{name}{shells.LAUNCHER_SUFFIX}"
+def launcher_path(store: Store, name: str, platform: str | None = None) -> Path:
+    """The launcher of `name`: `bin/<name>.bat` for a Windows environment (`platform`; this
+    machine's when None), else `bin/<name>`."""
+    if platform is None:
+        return store.bin / f"{name}{shells.LAUNCHER_SUFFIX}"
+    return store.bin / f"{name}.bat" if windows.is_windows(platform) else store.bin / name
+
+
+def platform_of(record: EnvRecord) -> str | None:
+    return record.request.get("platform")
+
+
+def for_windows(record: EnvRecord) -> bool:
+    """Whether `record` is exposed through a `.bat` launcher that cmd.exe runs."""
+    return windows.is_windows(platform_of(record))
 
 
 def _target(record: EnvRecord) -> shells.Target:
     assert record.executable is not None
     activation = record.activation
-    return shells.Target(
-        record.executable, activation.set, activation.unset, activation.path_prepend
-    )
+    executable = record.executable
+    if for_windows(record):  # recorded as installed; the activation as cmd.exe saw it
+        executable = windows.cmd_path(executable)
+    return shells.Target(executable, activation.set, activation.unset, activation.path_prepend)
 
 
-def launcher_text(record: EnvRecord, candidates: Sequence[EnvRecord] = ()) -> str:
+def launcher_text(
+    record: EnvRecord, candidates: Sequence[EnvRecord] = (), home: str | None = None
+) -> str:
     """The launcher of `record`'s name: `record` by default, and for each workspace root that
-    one of `candidates` (environments of the same name) served last, that one."""
+    one of `candidates` (environments of the same name) served last, that one.
+
+    For a Windows environment it is a `.bat`; `home` (the store's root as cmd.exe sees it)
+    lets it name paths in the store relative to its own folder, so that they never pass
+    through cmd.exe's parsing or code page.
+    """
+    if for_windows(record):
+        return shells.dispatch_launcher("cmd", _target(record), [], home=home)
+    candidates = [c for c in candidates if not for_windows(c)]
     branches = [
         (_folders(root), _target(chosen))
         for root, chosen in sorted(
@@ -81,7 +105,22 @@ def _folders(root: str) -> list[str]:
 
 
 def activation_text(store: Store, shell: str, exposed: dict[str, EnvRecord]) -> str:
-    overrides = [(name, str(launcher_path(store, name))) for name in sorted(exposed)]
+    """The static activation script for `shell`. Off Windows, a store that exposes Windows
+    environments hands those (through their `.bat` launchers, as Wine's cmd.exe sees them) to
+    the cmd.exe and PowerShell scripts, and the others to the POSIX shells' scripts."""
+    wine = not windows.native() and any(for_windows(r) for r in exposed.values())
+    if wine and shell in ("cmd", "powershell"):
+        overrides = [
+            (name, windows.cmd_path(launcher_path(store, name, platform_of(record))))
+            for name, record in sorted(exposed.items())
+            if for_windows(record)
+        ]
+        return shells.activation_script(shell, windows.cmd_path(store.bin), overrides)
+    overrides = [
+        (name, str(launcher_path(store, name)))
+        for name, record in sorted(exposed.items())
+        if not (wine and for_windows(record))
+    ]
     return shells.activation_script(shell, str(store.bin), overrides)
 
 
@@ -117,8 +156,13 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     """Rewrite bin/, activate/ and exposed.json. The caller holds the `exposure` lock."""
     live = live_exposure(store, exposed)
     by_name = candidates(store)
+    home = windows.cmd_path(store.root)
     files: list[tuple[Path, str, int | None]] = [
-        (launcher_path(store, name), launcher_text(record, by_name.get(name, ())), 0o755)
+        (
+            launcher_path(store, name, platform_of(record)),
+            launcher_text(record, by_name.get(name, ()), home),
+            0o755,
+        )
         for name, record in live.items()
     ]
     files += [
@@ -129,7 +173,7 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     files.append((store.exposed_file, json.dumps(mapping, indent=2) + "\n", None))
     # All or nothing, and nothing rewritten that did not change.
     write_all([f for f in files if not _holds(*f)])
-    wanted = {launcher_path(store, name).name for name in live}
+    wanted = {launcher_path(store, name, platform_of(r)).name for name, r in live.items()}
     for path in store.bin.iterdir():
         if path.name not in wanted and not path.name.startswith("."):
             path.unlink(missing_ok=True)
@@ -155,7 +199,7 @@ def own_launcher(store: Store, override: Override) -> bool:
 def _holds(path: Path, text: str, mode: int | None) -> bool:
     """Whether `path` already is what would be written (an executable, for a launcher)."""
     try:
-        same = path.read_text(encoding="utf-8") == text
+        same = path.read_bytes().decode("utf-8") == text  # as written: a .bat has CRLF
     except (OSError, UnicodeDecodeError):
         return False
     return same and (mode is None or os.access(path, os.X_OK))

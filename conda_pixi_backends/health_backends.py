@@ -88,7 +88,8 @@ def check(ctx: Context, name: str, request: Request | None) -> list[Finding]:
     if serving.env_name is None:
         return rows.found
     _environment(rows, ctx.store, serving.env_name, serving.record, reinstall)
-    launcher = exposure.launcher_path(ctx.store, name)
+    platform = exposure.platform_of(serving.record) if serving.record is not None else None
+    launcher = exposure.launcher_path(ctx.store, name, platform)
     if not _executable(rows, launcher, serving):
         return rows.found
     ctx.probes.append(Probe(rows.add("responds", FAIL, "not probed"), str(launcher), reinstall))

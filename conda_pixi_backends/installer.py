@@ -22,13 +22,14 @@ from pathlib import Path
 import rattler
 from rattler import exceptions as rx
 
-from conda_pixi_backends.activation import capture_activation
+from conda_pixi_backends.activation import capture_activation, capture_cmd_activation
 from conda_pixi_backends.build_api import api_constraints, check_api, why_unsolvable
 from conda_pixi_backends.discovery.exclude_newer import cutoff
 from conda_pixi_backends.errors import OperationError, UserInputError, command
 from conda_pixi_backends.model import CONFIG, Fetch, Request, manifest_sources, same_packages
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
+from conda_pixi_backends.windows import cmd_command, is_windows
 
 #: What py-rattler says when `force-cache-only` finds nothing for a subdir.
 _NO_CACHE = re.compile(r"no usable repodata cache for (\S+)")
@@ -250,8 +251,10 @@ async def _link(
     http: rattler.Client,
     *,
     progress: bool,
-) -> tuple[str, Activation]:
-    """Install the records into `prefix`; return its executable and recorded activation."""
+) -> tuple[str | None, Activation]:
+    """Install the records into `prefix`; return its executable and recorded activation. An
+    environment for another platform has none (it is not exposed), unless it is a Windows one
+    and Wine's cmd.exe can record its activation."""
     try:
         await rattler.install(
             records,
@@ -278,9 +281,11 @@ async def _link(
             f"{request.name}: the package installs no executable named {request.name}; "
             "is it a Pixi build backend?"
         )
-    if request.platform != current_platform():
-        return executable, Activation()
-    return executable, await asyncio.to_thread(capture_activation, prefix)
+    if request.platform == current_platform():
+        return executable, await asyncio.to_thread(capture_activation, prefix)
+    if is_windows(request.platform) and cmd_command() is not None:  # Wine's cmd.exe
+        return executable, await asyncio.to_thread(capture_cmd_activation, prefix)
+    return None, Activation()  # another platform's: installed, not exposed
 
 
 async def _install(
@@ -327,7 +332,7 @@ async def _install(
                 key=request.key,
                 request=request.canonical(),
                 prefix=str(prefix),
-                executable=executable if request.platform == current_platform() else None,
+                executable=executable,
                 packages=rows,
                 activation=activation,
                 created=stamp,

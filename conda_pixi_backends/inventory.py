@@ -94,7 +94,7 @@ def env_row(
 
     package = record.package(record.name) or {}
     is_exposed = exposed.get(record.name) == env_name and record.executable is not None
-    launcher = exposure.launcher_path(store, record.name)
+    launcher = exposure.launcher_path(store, record.name, exposure.platform_of(record))
     override = found.get(record.name)
     if override is not None and exposure.own_launcher(store, override):
         override = None

@@ -23,6 +23,7 @@ differently there until it can be tested there.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import partial
@@ -164,7 +165,9 @@ def _cannot_carry(flavour: str, bin_dir: str, paths: list[str]) -> str:
     """Why this shell cannot carry these values, or "" when it can."""
     if flavour in ("posix", "fish") and ":" in bin_dir:
         return "its bin directory holds a colon, the PATH separator"
-    if flavour in ("xonsh", "powershell") and os.pathsep in bin_dir:
+    # A Windows path (`C:\...`, Wine's `Z:\...` written on Unix) is for PowerShell on Windows.
+    windows_path = flavour == "powershell" and re.match(r"[A-Za-z]:\\", bin_dir)
+    if flavour in ("xonsh", "powershell") and (";" if windows_path else os.pathsep) in bin_dir:
         return "its bin directory holds the PATH separator"
     if flavour == "xonsh" and ("$" in bin_dir or "=" in bin_dir):
         return "its bin directory holds a dollar or equals sign, which xonsh expands in PATH"
@@ -252,7 +255,11 @@ def launcher_script(
 
 
 def dispatch_launcher(
-    shell: str, default: Target, branches: Sequence[tuple[Sequence[str], Target]]
+    shell: str,
+    default: Target,
+    branches: Sequence[tuple[Sequence[str], Target]],
+    *,
+    home: str | None = None,
 ) -> str:
     """A launcher that picks what to run by the folder it is started in.
 
@@ -262,13 +269,16 @@ def dispatch_launcher(
     and `default` serves everywhere else. The table is written into the launcher itself, so its
     bytes change whenever what it runs changes for any workspace: Pixi caches a backend's
     metadata under a hash of the override executable's contents. cmd.exe launchers run
-    `default` only (per-workspace dispatch is POSIX for now).
+    `default` only (per-workspace dispatch is POSIX for now); given `home`, the folder above
+    the launcher's own, they write every path under it relative to their own folder (`%~dp0`).
     """
     if shell not in ("sh", "cmd"):
         raise ValueError(f"launchers are written for 'sh' or 'cmd', not {shell!r}")
     for target in (default, *(t for _, t in branches)):
         _check_target(shell, target)
     if shell == "cmd":
+        if home is not None:
+            return _cmd_home_launcher(default, home)
         return _cmd_launcher(
             default.executable, default.env_set, default.env_unset, default.path_prepend
         )
@@ -325,3 +335,33 @@ def _cmd_launcher(
         lines.append(f'@IF DEFINED PATH (SET "PATH={prefix};%PATH%") ELSE SET "PATH={prefix}"')
     lines += [f"@{quote('cmd', executable)} %*", "@EXIT /B %ERRORLEVEL%"]
     return "\n".join([*lines, ""])
+
+
+def _cmd_home_launcher(target: Target, home: str) -> str:
+    """A `.bat` launcher whose paths under `home` are written relative to its own folder.
+
+    cmd.exe reads a batch file in the console's code page and expands `%` in it, so a store
+    path with non-ASCII letters or `%` cannot be written into it reliably. It can be computed:
+    `%~dp0` is the launcher's folder, and text that percent expansion produced is not parsed
+    for `%` again, nor for `&`, `^`, `(` or `)` inside quotes (`!` is literal with delayed
+    expansion off). The executable is started with the arguments exactly as the launcher got
+    them (`%*`); its exit code is the launcher's.
+    """
+    within = re.compile(re.escape(home) + r"(?=[\\;]|$)")
+
+    def value(text: str) -> str:
+        return "%_CPB_HOME%".join(quote("cmd", part)[1:-1] for part in within.split(text))
+
+    lines = [
+        f"@REM {_HEADER}",
+        "@SETLOCAL DisableDelayedExpansion",
+        '@FOR %%I IN ("%~dp0..") DO @SET "_CPB_HOME=%%~fI"',
+    ]
+    lines += [f'@SET "{name}={value(v)}"' for name, v in target.env_set.items()]
+    lines += [f'@SET "{name}="' for name in target.env_unset]
+    if target.path_prepend:
+        prefix = value(";".join(target.path_prepend))
+        lines.append(f'@IF DEFINED PATH (SET "PATH={prefix};%PATH%") ELSE SET "PATH={prefix}"')
+    lines.append(f'@SET "_CPB_HOME=" & "{value(target.executable)}" %*')
+    lines.append("@EXIT /B %ERRORLEVEL%")
+    return "\r\n".join([*lines, ""])

@@ -253,7 +253,8 @@ def executable(store: Store, name: str) -> str:
             raise OperationError(f"{name}: {override.missing()}")
         return resolved
     record = exposure.live_exposure(store, store.exposed()).get(name)
-    launcher = exposure.launcher_path(store, name)
+    platform = exposure.platform_of(record) if record is not None else None
+    launcher = exposure.launcher_path(store, name, platform)
     if record is None or not launcher.is_file():
         raise OperationError(
             f"{name}: not installed in {store.root} and not overridden; "

@@ -67,8 +67,8 @@ def target_row(
     record = target.record
     name = record.name if record else None
     launcher = (
-        str(exposure.launcher_path(store, name))
-        if name is not None and exposed.get(name) == target.env
+        str(exposure.launcher_path(store, name, exposure.platform_of(record)))
+        if record is not None and name is not None and exposed.get(name) == target.env
         else None
     )
     return {

@@ -63,7 +63,7 @@ def entry_json(store: Store, entry: Entry) -> BackendRow:
         resolved = override.resolve()
         executables = [resolved] if resolved else []
     elif record is not None and record.executable:
-        executables = [str(exposure.launcher_path(store, request.name))]
+        executables = [str(exposure.launcher_path(store, request.name, request.platform))]
     return {
         "name": request.name,
         "spec": request.spec,

@@ -1,0 +1,240 @@
+"""Windows: a `win-64` backend installed on this machine and run through its `.bat` launcher in
+Wine's cmd.exe, for real.
+
+A tiny backend (`tests/windows/backend.c`, built with MinGW-w64) is packaged into a local
+`win-64` channel with an `activate.d` `.bat` script and an `env_vars.d` file, installed with
+`--platform win-64` into stores under hostile paths (recording its activation in Wine's
+cmd.exe), and started as Pixi starts an override: Rust's `Command` runs a `.bat` as
+`cmd.exe /e:ON /v:OFF /d /c "..."` with its own quoting (`spawn.c` starts each such command line
+verbatim). Each `wine` call costs seconds, so the checks share as few runs as they can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conda_pixi_backends import shells, windows
+from conda_pixi_backends.demo import build_windows_channel
+
+HERE = Path(__file__).parent / "windows"
+GCC = "x86_64-w64-mingw32-gcc"
+BACKEND = "pixi-build-windemo"
+NEGOTIATE = (
+    '{"jsonrpc":"2.0","id":7,"method":"negotiateCapabilities","params":{"capabilities":{}}}\n'
+)
+#: Store paths: what the launcher must survive, and what activate.bat can carry (no non-ASCII:
+#: cmd.exe reads it in the console's code page). `%` is left out of both, and out of ARGS: Wine's
+#: cmd.exe drops a lone `%` from its `/c` line and expands `%%cd:~,%` unlike Windows, so the
+#: launcher would not even be reached as Pixi names it (checked as text in test_shells).
+HOSTILE = "st \u00fc a&b ^c (x) !y"
+CARRIED = "st a&b ^c (x) !y"
+#: Arguments a backend must get unchanged.
+ARGS = ["plain", "two words", 'say "hi"', "a^b", "x&y", "!z!", "(p)", "caf\u00e9", "", "tail\\"]
+
+pytestmark = [
+    pytest.mark.skipif(os.name == "nt", reason="runs cmd.exe through Wine, on Unix"),
+    pytest.mark.skipif(
+        windows.cmd_command() is None, reason="no wine (Debian: apt-get install wine64)"
+    ),
+    pytest.mark.skipif(
+        shutil.which(GCC) is None, reason=f"no {GCC} (Debian: apt-get install gcc-mingw-w64-x86-64)"
+    ),
+]
+
+
+def bat_command_line(script: str, args: list[str]) -> str:
+    """The command line Rust's `Command` (1.77.2 and later) gives a `.bat`: cmd.exe running the
+    quoted script; an argument quoted when it is empty, ends with a backslash or holds any
+    ASCII character but letters, digits and `#$*+-./:?@\\_`; `"` doubled, backslashes before a
+    closing quote doubled; and `%` written as
+    `%%cd:~,%`, which cmd.exe's expansion turns back into `%` without expanding a variable."""
+    parts = [f'"{script}"']
+    for arg in args:
+        quoted = (
+            not arg
+            or arg.endswith("\\")
+            or any(c.isascii() and not (c.isalnum() or c in "#$*+-./:?@\\_") for c in arg)
+        )
+        text = arg.replace('"', '""').replace("%", "%%cd:~,%")
+        if quoted:  # backslashes before the closing quote doubled, as before any `"`
+            trailing = len(text) - len(text.rstrip("\\"))
+            text = '"' + text + "\\" * trailing + '"'
+        parts.append(text)
+    return f'cmd.exe /e:ON /v:OFF /d /c "{" ".join(parts)}"'
+
+
+def _clean_env(tmp: Path) -> dict[str, str]:
+    """No configuration, overrides or Pixi settings from the developer's machine."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIXI_BUILD_BACKEND_OVERRIDE", "CONDA_PIXI_BACKENDS_"))
+    }
+    clean.update(
+        CONDA_PIXI_BACKENDS_SYSTEM_CONFIG="",
+        CONDA_PIXI_BACKENDS_CONFIG=str(tmp / "no-user-config.yml"),
+        PIXI_HOME=str(tmp / "pixi-home"),
+        XDG_CONFIG_HOME=str(tmp / "xdg-config"),
+    )
+    return clean
+
+
+def _install(tmp: Path, root: Path, channel: Path) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends", "install", BACKEND, "--json",
+         "--override-channels", "-c", channel.as_uri(), "--platform", "win-64",
+         "--root", str(root)],
+        capture_output=True, text=True, timeout=300, cwd=tmp,
+        env=_clean_env(tmp),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The two programs, the channel, and two stores (one hostile, one activate.bat can carry)."""
+    tmp = tmp_path_factory.mktemp("windows")
+    for name, flags in (("backend", []), ("spawn", ["-municode"])):
+        subprocess.run(
+            [GCC, "-O2", "-s", *flags, "-o", str(tmp / f"{name}.exe"), str(HERE / f"{name}.c")],
+            check=True, timeout=120,
+        )  # fmt: skip
+    channel = build_windows_channel(
+        tmp / "channel", BACKEND, "0.1.0", (tmp / "backend.exe").read_bytes()
+    )
+    stores = {"hostile": tmp / HOSTILE / "store", "carried": tmp / CARRIED / "store"}
+    for root in stores.values():
+        _install(tmp, root, channel)
+    return {"tmp": tmp, "spawn": tmp / "spawn.exe", **stores}
+
+
+def test_install_records_the_activation_and_exposes_a_bat(built: dict[str, Path]) -> None:
+    root = built["hostile"]
+    assert sorted(p.name for p in (root / "bin").iterdir()) == [f"{BACKEND}.bat"]
+    again = _install(built["tmp"], root, built["tmp"] / "channel")  # already there: no Wine
+    (row,) = again["backends"]  # type: ignore[misc]
+    assert row["status"] == "already-installed"
+    assert row["executables"] == [str(root / "bin" / f"{BACKEND}.bat")]
+    (meta,) = (root / "envs").glob(f"{BACKEND}-*.json")
+    record = json.loads(meta.read_text(encoding="utf-8"))
+    prefix = windows.cmd_path(record["prefix"])
+    activation = record["activation"]
+    assert activation["set"] == {
+        "CONDA_PREFIX": prefix,
+        "DEMO_RUNTIME_ACTIVE": "1",  # from activate.d\demo-runtime.bat, run by cmd.exe
+        "DEMO_RUNTIME_FLAVOR": "vanilla",  # from env_vars.d
+    }
+    assert f"{prefix}\\Library\\bin" in activation["path_prepend"]
+    launcher = (root / "bin" / f"{BACKEND}.bat").read_bytes()
+    assert launcher.isascii(), "the store path is computed from %~dp0, never written"
+    assert b"\r\n" in launcher and b"\n" not in launcher.replace(b"\r\n", b"")
+
+
+def _run_in_wine(built: dict[str, Path], lines: list[str]) -> list[tuple[str, int]]:
+    """Start each command line verbatim (one wine call); each one's output and exit code."""
+    listing = built["tmp"] / "lines.txt"
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    command = windows.cmd_command()
+    assert command is not None
+    proc = subprocess.run(
+        [command[0], windows.cmd_path(built["spawn"]), windows.cmd_path(listing)],
+        input=NEGOTIATE.encode(), capture_output=True, timeout=300,
+        env=windows.cmd_environment(), cwd=built["tmp"],
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    results: list[tuple[str, int]] = []
+    output: list[str] = []
+    for line in proc.stdout.decode("utf-8", errors="replace").splitlines():
+        if line.startswith("EXIT="):
+            results.append(("\n".join(output), int(line[5:])))
+            output = []
+        else:
+            output.append(line.rstrip("\r"))
+    assert len(results) == len(lines), proc.stdout
+    return results
+
+
+ACTIVATE_CHECK = """\
+@ECHO OFF
+SET "PATH=C:\\windows\\system32;C:\\user tools"
+SET "PIXI_BUILD_BACKEND_OVERRIDE=users-own=C:\\mine.exe"
+CALL "{script}"
+CALL "{script}"
+SET PATH
+SET PIXI_BUILD_BACKEND_OVERRIDE
+SET "PIXI_BUILD_BACKEND_OVERRIDE={name}=C:\\theirs.exe"
+CALL "{script}"
+SET PIXI_BUILD_BACKEND_OVERRIDE
+SET "PIXI_BUILD_BACKEND_OVERRIDE="
+SET "PIXI_BUILD_BACKEND_OVERRIDE_ALL=1"
+CALL "{script}"
+SET PIXI_BUILD_BACKEND_OVERRIDE
+"""
+
+
+def test_launchers_and_activation_in_wine(built: dict[str, Path]) -> None:
+    """In one wine run: each store's launcher with hostile arguments, an exit code and the
+    JSON-RPC handshake; activate.bat sourced (`call`) with the user's own entries."""
+    launchers = {
+        kind: windows.cmd_path(built[kind] / "bin" / f"{BACKEND}.bat")
+        for kind in ("hostile", "carried")
+    }
+    check = built["tmp"] / "check-activate.bat"
+    script = windows.cmd_path(built["carried"] / "activate" / "activate.bat")
+    check.write_text(ACTIVATE_CHECK.format(script=script, name=BACKEND), newline="\r\n")
+    lines = [
+        *(bat_command_line(launcher, ["--report", *ARGS]) for launcher in launchers.values()),
+        bat_command_line(launchers["hostile"], ["--exit=7", "x y"]),
+        bat_command_line(launchers["hostile"], []),  # as Pixi starts it: the handshake
+        f'cmd.exe /d /c "{windows.cmd_path(check)}"',
+    ]
+    results = _run_in_wine(built, lines)
+    for (output, code), kind in zip(results[:2], launchers, strict=True):
+        assert code == 0, output
+        report = json.loads(output)
+        assert report["argv"] == ["--report", *ARGS], kind
+        prefix = windows.cmd_path(next((built[kind] / "envs").glob(f"{BACKEND}-*[!n]")))
+        env = report["env"]
+        assert env["DEMO_RUNTIME_ACTIVE"] == "1" and env["DEMO_RUNTIME_FLAVOR"] == "vanilla"
+        assert env["CONDA_PREFIX"] == prefix, kind
+        assert env["PATH"].split(";")[:2] == [prefix, f"{prefix}\\Library\\mingw-w64\\bin"]
+    output, code = results[2]
+    assert code == 7 and json.loads(output)["argv"] == ["--exit=7", "x y"]
+    output, code = results[3]
+    assert code == 0, output
+    reply = json.loads(output)
+    assert reply["id"] == 7 and reply["result"]["capabilities"]["providesCondaOutputs"] is True
+    output, code = results[4]
+    bin_dir = windows.cmd_path(built["carried"] / "bin")
+    ours = f"{BACKEND}={bin_dir}\\{BACKEND}.bat"
+    shown = [line for line in output.splitlines() if not line.startswith("PATHEXT=")]
+    override = "PIXI_BUILD_BACKEND_OVERRIDE"
+    assert shown == [
+        f"PATH={bin_dir};C:\\windows\\system32;C:\\user tools",  # once, though called twice
+        f"{override}=users-own=C:\\mine.exe,{ours}",
+        f"{override}={BACKEND}=C:\\theirs.exe",  # the user's entry wins
+        f"{override}_ALL=1",  # _ALL: nothing set
+    ], output
+
+
+def test_activation_scripts_of_a_windows_store(built: dict[str, Path]) -> None:
+    """As text: a store holding Windows environments hands their .bat launchers to the cmd.exe
+    and PowerShell scripts, as Wine sees them, and nothing to the POSIX shells' scripts."""
+    root = built["carried"]
+    launcher = windows.cmd_path(root / "bin" / f"{BACKEND}.bat")
+    for shell in ("cmd", "powershell"):
+        text = (root / "activate" / shells.SHELLS[shell]).read_text(encoding="utf-8")
+        assert f"{BACKEND}={launcher}" in text, shell
+    for shell in ("bash", "posix", "fish", "xonsh"):
+        text = (root / "activate" / shells.SHELLS[shell]).read_text(encoding="utf-8")
+        assert BACKEND not in text, shell
+    hostile = (built["hostile"] / "activate" / "activate.bat").read_text(encoding="utf-8")
+    assert "\u00fc" in hostile, "written as is (a non-ASCII store needs chcp 65001 first)"
