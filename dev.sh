@@ -29,14 +29,15 @@ setup_conda() {
 }
 
 # The shells and the Windows tools the tests run for real (Wine's cmd.exe, MinGW-w64 for a tiny
-# Windows backend), installed with apt-get when root; without them those tests skip and say why.
+# Windows backend), and Chromium for the docs' pages; installed with apt-get when root; without
+# them those tests skip and say why.
 setup_tools() {
     missing=""
-    for tool in zsh:zsh fish:fish wine:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64; do
+    for tool in zsh:zsh fish:fish wine:wine64 x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 chromium:chromium; do
         command -v "${tool%%:*}" >/dev/null 2>&1 || missing="$missing ${tool#*:}"
     done
     if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "Installing$missing for the shell and Windows tests" >&2
+        echo "Installing$missing for the shell, Windows and docs tests" >&2
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     fi
 }

@@ -26,6 +26,7 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 html_theme = "conda_sphinx_theme"
 html_title = f"conda-pixi-backends {__version__}"
 html_static_path = ["_static"]
+html_css_files = ["wrap.css"]
 # The theme's defaults are conda's own site: its logo, links to conda, conda-build and
 # conda.org in the header, and conda's Zulip. This is not a conda project page: our logo, our
 # own pages in the header, no links that would make it look like one.

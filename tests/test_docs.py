@@ -8,6 +8,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -128,3 +129,62 @@ def test_the_json_reference_shows_every_key_commands_print(tmp_path: Path) -> No
         if args[0] == "doctor":  # backends of `api` are keyed by name, summary by status
             printed["api"]["backends"], printed["summary"] = {}, {}
         assert keys(printed) <= shown, (args, sorted(keys(printed) - shown))
+
+
+#: The pages a reader opens first, each with what they must see on it.
+MAIN_PAGES = {
+    "index": "conda-pixi-backends",
+    "getting-started": "Getting started",
+    "commands": "Store commands",
+    "admin-guide": "Admin guide",
+    "configuration": "Configuration",
+    "json": "JSON output",
+}
+CHECK_PAGE = """<!doctype html><html><body><pre id="out">pending</pre>
+<iframe id="f" src="PAGE" style="width:1280px;height:900px;border:0"></iframe>
+<script>
+document.getElementById("f").onload = function () {
+  var d = this.contentDocument, wide = [], logo = d.querySelector("header img");
+  d.querySelectorAll("pre, table").forEach(function (p) {
+    if (p.scrollWidth > p.clientWidth + 1) wide.push(p.textContent.trim().slice(0, 60));
+  });
+  var h1 = d.querySelector("h1");
+  document.getElementById("out").textContent = JSON.stringify({
+    h1: h1 ? h1.textContent : null, wide: wide, width: d.documentElement.scrollWidth,
+    logo: logo ? logo.naturalWidth : 0});
+};
+</script></body></html>
+"""
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("Chromium is not installed (sh dev.sh test installs Debian's as root)")
+    return found
+
+
+def test_main_pages_in_a_browser_at_1280_px(site: Path, tmp_path: Path) -> None:
+    """Each main page, rendered by headless Chromium 1280 px wide: a screenshot is taken, the
+    page has its heading and the project's logo, and no console block, JSON block or table
+    needs a horizontal scroll bar (long lines wrap)."""
+    browser = chromium()
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    for page, heading in MAIN_PAGES.items():
+        shot = tmp_path / f"{page}.png"
+        subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1280,900",
+                        (site / f"{page}.html").as_uri()],
+                       capture_output=True, timeout=120, check=True)  # fmt: skip
+        png = shot.read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
+        assert len(png) > 20_000, f"{page}: a nearly empty screenshot ({len(png)} bytes)"
+        check = site / f"check-{page}.html"
+        check.write_text(CHECK_PAGE.replace("PAGE", f"{page}.html"), encoding="utf-8")
+        dom = subprocess.run([*flags, "--allow-file-access-from-files",
+                              "--virtual-time-budget=5000", "--dump-dom", check.as_uri()],
+                             capture_output=True, text=True, timeout=120, check=True).stdout  # fmt: skip
+        found = json.loads(html.unescape(dom.split('<pre id="out">', 1)[1].split("</pre>")[0]))
+        assert heading in (found["h1"] or ""), (page, found)
+        assert found["logo"] > 0, f"{page}: the logo did not load"
+        assert found["wide"] == [] and found["width"] <= 1280, (page, found)
