@@ -62,16 +62,18 @@ def launcher_text(
     lets it name paths in the store relative to its own folder, so that they never pass
     through cmd.exe's parsing or code page.
     """
-    if for_windows(record):
-        return shells.dispatch_launcher("cmd", _target(record), [], home=home)
-    candidates = [c for c in candidates if not for_windows(c)]
+    windows_launcher = for_windows(record)
+    candidates = [c for c in candidates if for_windows(c) == windows_launcher]
+    folders = windows.cmd_folders if windows_launcher else _folders
     branches = [
-        (_folders(root), _target(chosen))
+        (folders(root), _target(chosen))
         for root, chosen in sorted(
             workspace_choices([record, *candidates]).items(), key=lambda rc: -len(rc[0])
         )
         if chosen.env_name != record.env_name or chosen.prefix != record.prefix
     ]
+    if windows_launcher:
+        return shells.dispatch_launcher("cmd", _target(record), branches, home=home)
     return shells.dispatch_launcher(shells.LAUNCHER_SHELL, _target(record), branches)
 
 

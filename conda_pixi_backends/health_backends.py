@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conda_pixi_backends import windows
 from conda_pixi_backends.health_checks import (
     FAIL,
     OK,
@@ -221,7 +222,8 @@ def _executable(rows: Rows, launcher: Path, serving: Serving) -> bool:
         return False
     if serving.record is not None and serving.record.executable and serving.default is not None:
         current = launcher.read_text(encoding="utf-8", errors="replace")
-        if current != exposure.launcher_text(serving.default, serving.others):
+        home = windows.cmd_path(launcher.parent.parent)  # the store's root (for a .bat)
+        if current != exposure.launcher_text(serving.default, serving.others, home):
             detail = f"{launcher}: differs from what its metadata gives"
             rows.add("executable", WARN, detail, fix_command())
             return True

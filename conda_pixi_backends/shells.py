@@ -12,12 +12,12 @@ script's bin directory cannot hold `%` either; and a user's own PATH or
 PIXI_BUILD_BACKEND_OVERRIDE holding `"` (or `!` with delayed expansion enabled by default)
 is not carried through.
 
-Every script is UTF-8 with `\n` line ends, as the store writes everything and reads it back
-(`doctor`, `shell-hook`, the check before a rewrite). That falls short of Windows: PowerShell
-5.1 reads a `.ps1` without a BOM in the ANSI code page, cmd.exe reads a `.bat` in the OEM one
-(a non-ASCII store path needs PowerShell 7 or `chcp 65001`) and can miss a GOTO label in an
-LF-only file. Recording activation on Windows is not implemented yet, so nothing is written
-differently there until it can be tested there.
+Every activation script is UTF-8 with `\n` line ends, as the store writes everything and reads
+it back (`doctor`, `shell-hook`, the check before a rewrite). That falls short of Windows:
+PowerShell 5.1 reads a `.ps1` without a BOM in the ANSI code page, and cmd.exe reads a `.bat`
+in the OEM one (a non-ASCII store path needs PowerShell 7 or `chcp 65001`). The `.bat`
+launchers of Windows environments are ASCII with CRLF line ends: they name the store only
+through their own folder (`%~dp0`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from conda_pixi_backends import templates
 from conda_pixi_backends.overrides import OVERRIDE
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 
 SHELLS: dict[str, str] = {
@@ -268,17 +268,18 @@ def dispatch_launcher(
     nearest first: the first branch whose folder is the current directory or one above it wins,
     and `default` serves everywhere else. The table is written into the launcher itself, so its
     bytes change whenever what it runs changes for any workspace: Pixi caches a backend's
-    metadata under a hash of the override executable's contents. cmd.exe launchers run
-    `default` only (per-workspace dispatch is POSIX for now); given `home`, the folder above
-    the launcher's own, they write every path under it relative to their own folder (`%~dp0`).
+    metadata under a hash of the override executable's contents. A cmd.exe launcher compares
+    folders case-insensitively and leaves non-ASCII ones out (see `_cmd_home_launcher`); given
+    `home`, the folder above the launcher's own, it writes every path under it relative to its
+    own folder (`%~dp0`).
     """
     if shell not in ("sh", "cmd"):
         raise ValueError(f"launchers are written for 'sh' or 'cmd', not {shell!r}")
     for target in (default, *(t for _, t in branches)):
         _check_target(shell, target)
     if shell == "cmd":
-        if home is not None:
-            return _cmd_home_launcher(default, home)
+        if home is not None or branches:
+            return _cmd_home_launcher(default, branches, home)
         return _cmd_launcher(
             default.executable, default.env_set, default.env_unset, default.path_prepend
         )
@@ -337,8 +338,11 @@ def _cmd_launcher(
     return "\n".join([*lines, ""])
 
 
-def _cmd_home_launcher(target: Target, home: str) -> str:
-    """A `.bat` launcher whose paths under `home` are written relative to its own folder.
+def _cmd_home_launcher(
+    default: Target, branches: Sequence[tuple[Sequence[str], Target]], home: str | None
+) -> str:
+    """A `.bat` launcher that picks its target by the folder it is started in; given `home`,
+    the paths under it are written relative to the launcher's own folder.
 
     cmd.exe reads a batch file in the console's code page and expands `%` in it, so a store
     path with non-ASCII letters or `%` cannot be written into it reliably. It can be computed:
@@ -346,22 +350,70 @@ def _cmd_home_launcher(target: Target, home: str) -> str:
     for `%` again, nor for `&`, `^`, `(` or `)` inside quotes (`!` is literal with delayed
     expansion off). The executable is started with the arguments exactly as the launcher got
     them (`%*`); its exit code is the launcher's.
+
+    The table walks up from the current folder (`.`, `.\\..`, ...; `%%~fI` makes each one a
+    full path) and, at each level, compares it with every branch's folders with `IF /I`, so
+    the nearest root wins, a whole folder name must match (`C:\\ws` is not `C:\\ws2`) and case
+    does not matter, as on Windows. Only FOR variables carry the current folder: percent or
+    delayed expansion of it would go wrong in Wine's cmd.exe, which parses expanded text for
+    `%` and `!` again (and has no substrings in delayed expansion). A folder is written into
+    the file, so one it cannot carry is left out of the table, with a comment saying so, and
+    that workspace gets `default`: not ASCII (cmd.exe reads the file in the console's code
+    page), or holding `%` (`%` followed by `I` would read as the FOR variable). `&`, `^`, `!`,
+    parentheses and spaces are literal inside the quotes.
     """
-    within = re.compile(re.escape(home) + r"(?=[\\;]|$)")
+    if home is None:
 
-    def value(text: str) -> str:
-        return "%_CPB_HOME%".join(quote("cmd", part)[1:-1] for part in within.split(text))
+        def value(text: str) -> str:
+            return quote("cmd", text)[1:-1]
 
-    lines = [
-        f"@REM {_HEADER}",
-        "@SETLOCAL DisableDelayedExpansion",
-        '@FOR %%I IN ("%~dp0..") DO @SET "_CPB_HOME=%%~fI"',
-    ]
-    lines += [f'@SET "{name}={value(v)}"' for name, v in target.env_set.items()]
+    else:
+        within = re.compile(re.escape(home) + r"(?=[\\;]|$)")
+
+        def value(text: str) -> str:
+            return "%_CPB_HOME%".join(quote("cmd", part)[1:-1] for part in within.split(text))
+
+    lines = [f"@REM {_HEADER}", "@SETLOCAL DisableDelayedExpansion"]
+    if home is not None:
+        lines.append('@FOR %%I IN ("%~dp0..") DO @SET "_CPB_HOME=%%~fI"')
+    tests: list[str] = []
+    bodies: list[str] = []
+    left_out = 0
+    for number, (folders, target) in enumerate(branches, 1):
+        kept = [f for f in folders if f.isascii() and f.isprintable() and not set(f) & set('%"')]
+        left_out += len(folders) - len(kept)
+        for folder in kept:
+            folder = folder.rstrip("\\")
+            folder += "\\" if folder.endswith(":") else ""  # a drive root keeps its backslash
+            tests.append(f'{_CMD_LEVEL} @IF /I "%%~fI"=="{folder}" GOTO _cpb_{number}')
+        if kept:
+            bodies += [f":_cpb_{number}", '@SET "_CPB_UP="', *_cmd_run(target, value, home)]
+    if left_out:
+        lines.append(
+            f"@REM {left_out} workspace folder(s) left out of the table, served the default: "
+            "not ASCII (cmd.exe reads this file in the console's code page) or holding '%'."
+        )
+    if tests:
+        # Falling through into a label echoes it in Wine's cmd.exe: each one is jumped to.
+        lines += ['@SET "_CPB_UP=."', "@GOTO _cpb_up", ":_cpb_up", *tests]
+        lines += [f'{_CMD_LEVEL} @IF "%%~nxI"=="" GOTO _cpb_0', '@SET "_CPB_UP=%_CPB_UP%\\.."']
+        lines += ["@GOTO _cpb_up", ":_cpb_0", '@SET "_CPB_UP="']
+    lines += _cmd_run(default, value, home) + bodies
+    return "\r\n".join([*lines, ""])
+
+
+#: The folder being compared, `%%I`: the current one or `_CPB_UP` levels above it.
+_CMD_LEVEL = '@FOR %%I IN ("%_CPB_UP%") DO'
+
+
+def _cmd_run(target: Target, value: Callable[[str], str], home: str | None) -> list[str]:
+    """Apply a target's activation, then run it with every argument and return its code."""
+    lines = [f'@SET "{name}={value(v)}"' for name, v in target.env_set.items()]
     lines += [f'@SET "{name}="' for name in target.env_unset]
     if target.path_prepend:
         prefix = value(";".join(target.path_prepend))
         lines.append(f'@IF DEFINED PATH (SET "PATH={prefix};%PATH%") ELSE SET "PATH={prefix}"')
-    lines.append(f'@SET "_CPB_HOME=" & "{value(target.executable)}" %*')
+    clear = '@SET "_CPB_HOME=" & ' if home is not None else "@"
+    lines.append(f'{clear}"{value(target.executable)}" %*')
     lines.append("@EXIT /B %ERRORLEVEL%")
-    return "\r\n".join([*lines, ""])
+    return lines

@@ -38,6 +38,16 @@ def cmd_path(path: str | os.PathLike[str]) -> str:
     return WINE_ROOT_DRIVE + text.replace("/", "\\")
 
 
+def cmd_folders(root: str) -> list[str]:
+    """A workspace root as a `.bat` launcher may see its current folder: as recorded and
+    resolved, as cmd.exe sees them (`\\` separators); the same folder in another case once."""
+    seen: dict[str, str] = {}
+    for path in (root, os.path.realpath(root)):
+        folder = cmd_path(path).replace("/", "\\")
+        seen.setdefault(folder.casefold(), folder)
+    return list(seen.values())
+
+
 def cmd_command() -> list[str] | None:
     """How to start cmd.exe here: itself on Windows, `wine cmd` elsewhere; None without Wine."""
     if native():

@@ -86,12 +86,15 @@ def _clean_env(tmp: Path) -> dict[str, str]:
     return clean
 
 
-def _install(tmp: Path, root: Path, channel: Path) -> dict[str, object]:
+def _install(
+    tmp: Path, root: Path, channel: Path, workspace: Path | None = None
+) -> dict[str, object]:
+    """Install the backend, or (in `workspace`) what that workspace's manifest asks for."""
+    what = [] if workspace else [BACKEND, "--override-channels", "-c", channel.as_uri()]
     proc = subprocess.run(
-        [sys.executable, "-m", "conda_pixi_backends", "install", BACKEND, "--json",
-         "--override-channels", "-c", channel.as_uri(), "--platform", "win-64",
-         "--root", str(root)],
-        capture_output=True, text=True, timeout=300, cwd=tmp,
+        [sys.executable, "-m", "conda_pixi_backends", "install", *what, "--json",
+         "--platform", "win-64", "--root", str(root)],
+        capture_output=True, text=True, timeout=300, cwd=workspace or tmp,
         env=_clean_env(tmp),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -107,9 +110,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             [GCC, "-O2", "-s", *flags, "-o", str(tmp / f"{name}.exe"), str(HERE / f"{name}.c")],
             check=True, timeout=120,
         )  # fmt: skip
-    channel = build_windows_channel(
-        tmp / "channel", BACKEND, "0.1.0", (tmp / "backend.exe").read_bytes()
-    )
+    for version in ("0.1.0", "0.2.0"):  # the stores get the latest; workspaces pin each
+        channel = build_windows_channel(
+            tmp / "channel", BACKEND, version, (tmp / "backend.exe").read_bytes()
+        )
     stores = {"hostile": tmp / HOSTILE / "store", "carried": tmp / CARRIED / "store"}
     for root in stores.values():
         _install(tmp, root, channel)
@@ -139,7 +143,8 @@ def test_install_records_the_activation_and_exposes_a_bat(built: dict[str, Path]
 
 
 def _run_in_wine(built: dict[str, Path], lines: list[str]) -> list[tuple[str, int]]:
-    """Start each command line verbatim (one wine call); each one's output and exit code."""
+    """Start each command line verbatim (one wine call); each one's output and exit code. A
+    line `FOLDER<TAB>COMMAND` starts it in FOLDER, as Pixi starts a backend in a workspace."""
     listing = built["tmp"] / "lines.txt"
     listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
     command = windows.cmd_command()
@@ -238,3 +243,55 @@ def test_activation_scripts_of_a_windows_store(built: dict[str, Path]) -> None:
         assert BACKEND not in text, shell
     hostile = (built["hostile"] / "activate" / "activate.bat").read_text(encoding="utf-8")
     assert "\u00fc" in hostile, "written as is (a non-ASCII store needs chcp 65001 first)"
+
+
+def test_each_workspace_gets_the_version_it_pinned(built: dict[str, Path]) -> None:
+    """In one wine run: the .bat launcher started from inside each workspace (and a subfolder),
+    from a sibling whose name extends one, in another case, and from elsewhere, answers with
+    the version that workspace pinned; a workspace the .bat cannot name gets the default."""
+    tmp = built["tmp"]
+    root, parent = tmp / "dispatch store", tmp / "ws a&b ^c (x) !y =,;"
+    pins = {"caf\u00e9": "0.1.*", "a": "0.1.*", "b": "0.2.*"}  # the last one is the default
+    for name, pin in pins.items():
+        folder = parent / name
+        folder.mkdir(parents=True)
+        (folder / "pixi.toml").write_text(
+            f'[workspace]\nchannels = ["{(tmp / "channel").as_uri()}"]\n'
+            f'preview = ["pixi-build"]\nplatforms = ["win-64"]\n'
+            f'[package]\nname = "p-{len(name)}"\nversion = "0.1.0"\n[package.build]\n'
+            f'backend = {{ name = "{BACKEND}", version = "{pin}" }}\n',
+            encoding="utf-8",
+        )
+        _install(tmp, root, tmp / "channel", folder)
+    versions = {}
+    for meta in (root / "envs").glob(f"{BACKEND}-*.json"):
+        prefix = Path(json.loads(meta.read_text(encoding="utf-8"))["prefix"])
+        (record,) = (prefix / "conda-meta").glob(f"{BACKEND}-*.json")
+        versions[windows.cmd_path(prefix)] = json.loads(record.read_text())["version"]
+    launcher_file = root / "bin" / f"{BACKEND}.bat"
+    text = launcher_file.read_bytes()
+    assert text.isascii() and b"left out of the table" in text  # the non-ASCII workspace
+    launcher = windows.cmd_path(launcher_file)
+    for folder in ("a/src/deep", "a/w%PATH%x !y", "a2", "elsewhere"):
+        (parent / folder).mkdir(parents=True)
+    expected = {
+        "a": "0.1.0",
+        "a/src/deep": "0.1.0",
+        "a/w%PATH%x !y": "0.1.0",  # '%' and '!' in the current folder are never expanded
+        "b": "0.2.0",
+        "a2": "0.2.0",  # not inside 'a'
+        "elsewhere": "0.2.0",
+        "caf\u00e9": "0.2.0",  # not ASCII: left out of the .bat, served the default
+    }
+    starts = {
+        **{where: windows.cmd_path(parent / where) for where in expected},
+        "A in capitals": windows.cmd_path(parent / "a").upper(),
+    }
+    expected["A in capitals"] = "0.1.0"
+    lines = [f"{cwd}\t{bat_command_line(launcher, ['--report'])}" for cwd in starts.values()]
+    results = _run_in_wine(built, lines)
+    answered = {}
+    for where, (output, code) in zip(starts, results, strict=True):
+        assert code == 0, (where, output)
+        answered[where] = versions[json.loads(output)["env"]["CONDA_PREFIX"]]
+    assert answered == expected
