@@ -6,6 +6,8 @@ Prints, each against its baseline:
 - no-op `install` (everything present) against `python -c pass`, whole process;
 - cold `install` (empty store and package cache) against raw py-rattler solve + install of
   the same request, both whole processes;
+- a new environment from a warm package cache (`install --force`) against raw py-rattler
+  installing again into a removed prefix;
 - `source`-ing the bash activation script, against starting bash alone;
 - a launcher, against running the backend directly with its activation already applied.
 """
@@ -122,6 +124,17 @@ def main() -> int:
         rattler_raw = median_ms(sh(raw, env), n, clean_raw)
         rows.append(
             ("cold install, demo", cold, "raw py-rattler solve+install", rattler_raw, "1.3x")
+        )
+        # A new environment from a warm package cache: `--force` installs a new prefix (the
+        # package cache is full); raw py-rattler installs again into a removed prefix.
+        sh(install, env)()
+        warm = median_ms(sh([*install, "--force"], env), n)
+        sh(raw, env)()
+        warm_raw = median_ms(
+            sh(raw, env), n, lambda: shutil.rmtree(work / "raw-env", ignore_errors=True)
+        )
+        rows.append(
+            ("new environment, warm cache", warm, "raw py-rattler, warm cache", warm_raw, "1.3x")
         )
         big = [*install[:-1], "pixi-build-bench", "-c", big_channel(work / "big").as_uri()]
         big_raw = [*raw[:3], (work / "big").as_uri(), "pixi-build-bench", *raw[5:]]
