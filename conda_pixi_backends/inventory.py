@@ -7,10 +7,11 @@ Plain file work (metadata, exposed.json, one walk of the store): no py-rattler, 
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from conda_pixi_backends.sizes import Inode, freed_bytes, walk
+from conda_pixi_backends.sizes import Inode, WalkCache, freed_bytes, walk
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -146,10 +147,10 @@ def collect(store: Store) -> Listing:
     seen: set[Inode] = set()
     rows: list[EnvRow] = []
     walked: set[Path] = set()
+    walks = WalkCache(store.cache / "sizes.json")
     for env_name, record in complete.items():
-        own: dict[Inode, int] = {}
-        for inode, size, _ in walk(record.prefix):
-            own[inode] = size
+        # a prefix never changes once installed: `install --force` and `update` make a new one
+        own = dict(walks.walk(Path(record.prefix), record.created))
         apparent = sum(own.values())
         unique = sum(size for inode, size in own.items() if inode not in seen)
         seen.update(own)
@@ -181,11 +182,16 @@ def collect(store: Store) -> Listing:
             }
         )
     total = environments
-    for top in _store_tops(store, walked):
-        for inode, size, _ in walk(top):
+    tops = list(_store_tops(store, walked))
+    # cache/ last, after the walks are saved there: the total then counts the file they go to
+    for top in sorted(tops, key=lambda t: t == store.cache):
+        if top == store.cache:
+            walks.save()
+        for inode, size in _walk_top(store, top, walks):
             if inode not in seen:
                 seen.add(inode)
                 total += size
+    walks.save()  # when there is no cache/ (nothing is written then)
     waiting = cleanup.waiting(store) if store.envs.is_dir() else []
     return {
         "root": str(store.root),
@@ -193,6 +199,30 @@ def collect(store: Store) -> Listing:
         "retired": [r.row(freed_bytes([r.prefix])) for r in waiting],
         "totals": {"environments": environments, "store": total},
     }
+
+
+def _walk_top(store: Store, top: Path, walks: WalkCache) -> Iterable[tuple[Inode, int]]:
+    """(inode, size) of the files below a top folder of the store. The package cache's
+    extracted packages are remembered (their files do not change once extracted); the rest is
+    small, and walked."""
+    if top != store.pkgs:
+        return [(inode, size) for inode, size, _ in walk(top)]
+    found: list[tuple[Inode, int]] = []
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            folder = entry.is_dir(follow_symlinks=False)
+            mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+        except OSError:
+            continue
+        if folder:
+            found += walks.walk(Path(entry.path), str(mtime))
+        else:
+            found += [(inode, size) for inode, size, _ in walk(entry.path)]
+    return found
 
 
 def _store_tops(store: Store, skip: set[Path]) -> Iterable[Path]:

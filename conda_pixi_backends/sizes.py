@@ -6,9 +6,10 @@ when its last link goes: sizes are summed per inode, never per path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -65,3 +66,64 @@ def human(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"  # pragma: no cover - unreachable
+
+
+class WalkCache:
+    """Walks of folders whose files do not change once written (an environment's prefix, an
+    extracted package), remembered in one file: `list` then reads one file instead of
+    stat-ing every file of every environment and of the package cache each time.
+
+    A walk is reused only while the folder's stamp (what identifies its content: for a prefix,
+    the install that made it; for a package folder, its own inode and mtime) is unchanged, and
+    the device it is on too (inode numbers only compare within one boot of one device). The file
+    is rewritten only when something changed, and a store this user cannot write (a shared
+    one) simply keeps walking.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import json
+
+        self.path = path
+        self.entries: dict[str, list[Any]] = {}
+        self.used: set[str] = set()
+        self.changed = False
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("version") == 1:
+                self.entries = data["walks"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache yet, or a broken one: walk, and write a new one
+
+    def walk(self, top: Path, stamp: str) -> list[tuple[Inode, int]]:
+        """(inode, size) of every file below `top`: remembered, or walked now."""
+        key = str(top)
+        self.used.add(key)
+        try:
+            info = os.lstat(top)
+        except OSError:
+            return []
+        stamp = f"{info.st_dev}:{info.st_ino}:{stamp}"
+        entry = self.entries.get(key)
+        if isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp:
+            with contextlib.suppress(TypeError, ValueError):
+                return [((int(d), int(i)), int(s)) for d, i, s in entry[1]]
+        files = [(inode, size) for inode, size, _ in walk(top)]
+        self.entries[key] = [stamp, [[d, i, s] for (d, i), s in files]]
+        self.changed = True
+        return files
+
+    def save(self) -> None:
+        """Write the walks used this time (others are of folders gone since), if any changed."""
+        import json
+
+        from conda_pixi_backends.atomic import atomic_write
+        from conda_pixi_backends.errors import OperationError
+
+        if not self.changed and self.used == set(self.entries):
+            return
+        self.entries = {k: v for k, v in self.entries.items() if k in self.used}
+        self.changed = False
+        text = json.dumps({"version": 1, "walks": self.entries}, separators=(",", ":"))
+        with contextlib.suppress(OperationError, OSError):  # read-only: walk again next time
+            if self.path.parent.is_dir():
+                atomic_write(self.path, text)

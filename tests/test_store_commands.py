@@ -517,3 +517,23 @@ def test_gc_of_a_missing_store_creates_nothing(cli: Run, root: Path) -> None:
     result = as_json(cli("gc", "--json"))
     assert (result["removed"], result["kept"], result["bytes_freed"]) == ([], [], 0)
     assert not root.exists()
+
+
+def test_list_remembers_walks_and_stays_exact(cli: Run, channel: Path, root: Path) -> None:
+    """list remembers the walks of environments and extracted packages (cache/sizes.json) and
+    gives the same sizes as a fresh walk, also after a reinstall, a removal and the cache's loss."""
+    as_json(cli("install", BACKEND, "-c", str(channel), "--json"))
+    as_json(cli("install", CMAKE, "-c", str(channel), "--json"))
+    first = as_json(cli("list", "--json"))
+    assert (root / "cache" / "sizes.json").is_file()
+    assert as_json(cli("list", "--json")) == first  # from the remembered walks
+    as_json(cli("install", BACKEND, "-c", str(channel), "--json", "--force"))  # a new prefix
+    as_json(cli("remove", CMAKE, "--yes", "--json"))
+    remembered = as_json(cli("list", "--json"))
+    (root / "cache" / "sizes.json").unlink()
+    walked = as_json(cli("list", "--json"))
+    assert walked["totals"] == remembered["totals"]
+    assert [e["size"] for e in walked["environments"]] == [
+        e["size"] for e in remembered["environments"]
+    ]
+    assert [e["name"] for e in walked["environments"]] == [BACKEND]
