@@ -95,15 +95,24 @@ def write(store: Store, prefix: Path) -> list[Path]:
 
     written = []
     for path, text in scripts(store, prefix).items():
+        data = encoded(path, text)
         try:
-            if path.is_file() and path.read_text(encoding="utf-8") == text:
+            if path.is_file() and path.read_bytes() == data:
                 continue
             # Readable by everyone: a shared environment is activated by other users too.
-            atomic_write(path, text, 0o644)
+            atomic_write(path, data, 0o644)
         except OSError as exc:
             raise OperationError(f"{path}: cannot write ({exc.strerror or exc})") from None
         written.append(path)
     return written
+
+
+def encoded(path: Path, text: str) -> bytes:
+    """The bytes of a script as written: UTF-8, with CRLF line ends in a `.bat` (cmd.exe on
+    Windows can miss a GOTO label in a file with bare LF line ends)."""
+    if path.suffix == EXTENSIONS["cmd"]:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return text.encode("utf-8")
 
 
 def remove(store: Store, prefix: Path) -> list[Path]:

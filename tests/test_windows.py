@@ -295,3 +295,128 @@ def test_each_workspace_gets_the_version_it_pinned(built: dict[str, Path]) -> No
         assert code == 0, (where, output)
         answered[where] = versions[json.loads(output)["env"]["CONDA_PREFIX"]]
     assert answered == expected
+
+
+#: conda's cmd.exe activation as it runs activate-in's scripts (conda.activate `_yield_commands`):
+#: PATH and CONDA_SHLVL set first, then `@CALL "activate.d script"`; on deactivation PATH is
+#: set first (its own entries out), then `@CALL "deactivate.d script"`, then CONDA_SHLVL.
+#: `SET` lists every variable, so the check sees helper variables left behind too.
+ROUNDTRIP_CHECK = """\
+@ECHO OFF
+SET "PATH=C:\\windows\\system32;C:\\user tools"
+{override}
+SET "CONDA_SHLVL=0"
+ECHO ---before
+SET
+SET "PATH=C:\\env;C:\\env\\Library\\bin;%PATH%"
+SET "CONDA_SHLVL=1"
+@CALL "{activate}"
+ECHO ---active
+SET
+SET "PATH={bin_dir};C:\\windows\\system32;C:\\user tools"
+@CALL "{deactivate}"
+SET "CONDA_SHLVL=0"
+ECHO ---deactivated
+SET
+SET "CONDA_SHLVL=1"
+@CALL "{activate}"
+@CALL "{deactivate}"
+SET "CONDA_SHLVL=0"
+ECHO ---unchanged-path
+SET
+SET "PATH=C:\\env;C:\\env\\Library\\bin;%PATH%"
+SET "CONDA_SHLVL=1"
+@CALL "{activate}"
+SET "PATH=C:\\later;{bin_dir};C:\\windows\\system32;C:\\user tools"
+@CALL "{deactivate}"
+SET "CONDA_SHLVL=0"
+ECHO ---user-added
+SET
+SET "PATH=C:\\env;C:\\env\\Library\\bin;C:\\windows\\system32;C:\\user tools"
+SET "CONDA_SHLVL=1"
+@CALL "{activate}"
+SET "PATH=C:\\env2;%PATH%"
+SET "CONDA_SHLVL=2"
+@CALL "{activate}"
+ECHO ---stacked
+SET
+SET "PATH={bin_dir};C:\\env;C:\\env\\Library\\bin;C:\\windows\\system32;C:\\user tools"
+@CALL "{deactivate}"
+SET "CONDA_SHLVL=1"
+ECHO ---unstacked
+SET
+SET "PATH={bin_dir};C:\\windows\\system32;C:\\user tools"
+@CALL "{deactivate}"
+SET "CONDA_SHLVL=0"
+ECHO ---stack-deactivated
+SET
+"""
+
+
+def test_activate_in_scripts_restore_exactly_in_wine(built: dict[str, Path]) -> None:
+    """In one wine run: activate-in's activate.d and deactivate.d `.bat` scripts, called as
+    conda's cmd.exe activation calls them, set PATH and the override (the user's entries kept)
+    and put back exactly what was there, whether the override was unset or held an entry."""
+    from conda_pixi_backends import conda_envs
+    from conda_pixi_backends.store import Store
+
+    tmp, store = built["tmp"], Store(built["carried"])
+    prefix = tmp / "env"
+    (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
+    written = conda_envs.write(store, prefix)  # what activate-in writes: CRLF in a .bat
+    assert written and conda_envs.write(store, prefix) == []
+    for path in written:
+        data = path.read_bytes()
+        assert (b"\n" not in data.replace(b"\r\n", b"")) == (path.suffix == ".bat"), path
+    # The same scripts with the store as cmd.exe sees it (Z:\...), as on Windows.
+    bin_dir = windows.cmd_path(store.bin)
+    static = windows.cmd_path(store.activate / "activate.bat")
+    scripts = {}
+    for folder, text in (
+        ("activate.d", conda_envs.activate_script("cmd", static)),
+        ("deactivate.d", conda_envs.deactivate_script("cmd", bin_dir)),
+    ):
+        path = prefix / "etc" / "conda" / folder / f"{conda_envs.SCRIPT_NAME}.bat"
+        path.write_bytes(conda_envs.encoded(path, text))
+        scripts[folder] = windows.cmd_path(path)
+    cases = {
+        "unset": 'SET "PIXI_BUILD_BACKEND_OVERRIDE="',
+        "users": 'SET "PIXI_BUILD_BACKEND_OVERRIDE=users-own=C:\\mine.exe"',
+    }
+    lines = []
+    for name, override in cases.items():
+        check = tmp / f"check-activate-in-{name}.bat"
+        check.write_text(
+            ROUNDTRIP_CHECK.format(
+                override=override,
+                bin_dir=bin_dir,
+                activate=scripts["activate.d"],
+                deactivate=scripts["deactivate.d"],
+            ),
+            newline="\r\n",
+        )
+        lines.append(f'cmd.exe /d /c "{windows.cmd_path(check)}"')
+    results = _run_in_wine(built, lines)
+    ours = f"{BACKEND}={bin_dir}\\{BACKEND}.bat"
+    for (output, code), name in zip(results, cases, strict=True):
+        assert code == 0, output
+        sections: dict[str, dict[str, str]] = {}
+        for line in output.splitlines():
+            if line.startswith("---"):
+                current = sections.setdefault(line[3:], {})
+            elif "=" in line:
+                key, _, value = line.partition("=")
+                current[key.upper()] = value
+        before, active = sections["before"], sections["active"]
+        assert ("PIXI_BUILD_BACKEND_OVERRIDE" in before) == (name == "users")
+        assert active["PATH"] == f"{bin_dir};C:\\env;C:\\env\\Library\\bin;" + before["PATH"]
+        users = "users-own=C:\\mine.exe," if name == "users" else ""
+        assert active["PIXI_BUILD_BACKEND_OVERRIDE"] == users + ours
+        assert sections["deactivated"] == before, name
+        assert sections["unchanged-path"] == before, name  # an environment adding no PATH
+        assert sections["user-added"] == {**before, "PATH": "C:\\later;" + before["PATH"]}
+        stacked = sections["stacked"]  # `conda activate --stack`: nothing added twice
+        assert stacked["PATH"] == "C:\\env2;" + active["PATH"]
+        assert stacked["PIXI_BUILD_BACKEND_OVERRIDE"] == active["PIXI_BUILD_BACKEND_OVERRIDE"]
+        assert sections["unstacked"] == active, name
+        assert sections["stack-deactivated"] == before, name
