@@ -13,13 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.settings import (
-    KEYS,
-    SYSTEM_CONFIG_VAR,
-    USER_CONFIG_VAR,
-    Layer,
-    split_list,
-)
+from conda_pixi_backends.setting_values import split_list
+from conda_pixi_backends.settings import KEYS, SYSTEM_CONFIG_VAR, USER_CONFIG_VAR, Layer
 
 
 def system_config_places(environ: Mapping[str, str]) -> list[Path]:

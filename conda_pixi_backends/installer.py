@@ -59,8 +59,24 @@ def error_text(exc: BaseException) -> str:
 
 def client(fetch: Fetch) -> rattler.Client:
     """py-rattler's standard client (retries, authentication from RATTLER_AUTH_FILE or the
-    keyring, proxies) with the configured mirrors."""
+    keyring, proxies) with the configured mirrors and S3 buckets (credentials from the
+    standard AWS variables or the auth file)."""
     config = rattler.Config()
+    for bucket, options in fetch.s3.items():
+        # Config.set does not take `s3-options`: written as TOML, whose strings JSON's are.
+        endpoint, region, name = (
+            json.dumps(v, ensure_ascii=False)
+            for v in (options["endpoint_url"], options["region"], bucket)
+        )
+        style = "path" if options["force_path_style"] else "virtual-host"
+        toml = (
+            f"[s3-options.{name}]\nendpoint-url = {endpoint}\nregion = {region}\n"
+            f'addressing-style = "{style}"\n'
+        )
+        try:
+            config = config.merge(rattler.Config.from_toml(toml))
+        except ValueError as exc:
+            raise UserInputError(f"s3: {bucket}: {error_text(exc)}") from None
     for url, mirrors in fetch.mirrors.items():
         try:
             config.set(f'mirrors."{url.rstrip("/")}"', json.dumps([m.rstrip("/") for m in mirrors]))

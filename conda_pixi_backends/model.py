@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from conda_pixi_backends.errors import UserInputError
@@ -190,6 +191,8 @@ class Fetch:
     offline: bool = False
     #: Channel URL -> mirror URLs, tried in order instead of the channel.
     mirrors: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: S3 bucket -> py-rattler's options for it (endpoint_url, region, force_path_style).
+    s3: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def manifest_sources(sources: Iterable[str]) -> list[str]:

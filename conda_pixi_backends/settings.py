@@ -9,22 +9,22 @@ effective value remembers its origin for `config show --sources`. An admin file 
 `final`: no layer above it may change them, as with `#!final` in conda's .condarc.
 
 This module is on every command's path: it imports nothing heavy (no pydantic, no YAML), and
-checks values with plain functions, which also makes every message our own.
+checks values with the plain functions of `setting_values`, which also makes every message our
+own.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import platform as _platform
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.model import CHANNEL_ALIAS, Fetch, normalize_channel, normalize_spec
+from conda_pixi_backends.model import CHANNEL_ALIAS, Fetch
+from conda_pixi_backends.setting_values import PARSERS, EntryError
 
 ENV_PREFIX = "CONDA_PIXI_BACKENDS_"
 #: Replaces the admin files: an os.pathsep-separated list of files and folders of *.yml files.
@@ -35,14 +35,6 @@ DEFAULT_CHANNELS = ["https://prefix.dev/pixi-build-backends", "https://prefix.de
 #: The build API Pixi 0.77 speaks: it solves its own backend environments with this constraint,
 #: so an overridden backend that does not satisfy it fails inside Pixi.
 PIXI_API_CONSTRAINT = "pixi-build-api-version >=7,<8"
-KNOWN_PLATFORMS = (
-    "noarch", "linux-64", "linux-aarch64", "linux-ppc64le", "linux-s390x", "linux-armv7l",
-    "osx-64", "osx-arm64", "win-64", "win-arm64", "emscripten-wasm32", "wasi-wasm32",
-)  # fmt: skip
-#: Characters a store path cannot hold: PIXI_BUILD_BACKEND_OVERRIDE and PATH could not carry them.
-_ROOT_FORBIDDEN = (",", "=", os.pathsep)
-_TRUE = ("true", "yes", "on", "1", "y", "t")
-_FALSE = ("false", "no", "off", "0", "n", "f")
 
 
 def current_platform() -> str:
@@ -88,6 +80,8 @@ class Settings:
     backends: list[str] | dict[str, list[str]] = field(default_factory=list)
     #: Channel URL to mirror URLs, handed to py-rattler.
     mirrors: dict[str, list[str]] = field(default_factory=dict)
+    #: S3 bucket to its endpoint_url, region and force_path_style, handed to py-rattler.
+    s3: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Install from the package cache and cached repodata only.
     offline: bool = False
     #: A writable store for what a read-only shared `root` lacks.
@@ -102,7 +96,7 @@ class Settings:
 
     def fetch(self) -> Fetch:
         """How the installer reaches channels, by these settings."""
-        return Fetch(offline=self.offline, mirrors=dict(self.mirrors))
+        return Fetch(offline=self.offline, mirrors=dict(self.mirrors), s3=dict(self.s3))
 
     def for_platform(self, platform: str) -> Settings:
         """These settings with another `platform` (lock files and sync serve several)."""
@@ -112,177 +106,7 @@ class Settings:
 KEYS = tuple(f.name for f in fields(Settings))
 
 
-# --- checking one value -----------------------------------------------------------------------
-
-
-class _EntryError(ValueError):
-    """A bad entry inside a mapping-valued key: `entry` lets the error name that entry's line."""
-
-    def __init__(self, entry: str, message: str) -> None:
-        super().__init__(message)
-        self.entry = entry
-
-
-def _kind(value: Any) -> str:
-    """What a value is, in YAML's words, for messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return type(value).__name__
-
-
-def split_list(value: Any, separator: str = ",") -> Any:
-    """Lists come as YAML sequences, or as text from variables and flags: JSON (a list, or an
-    object where a mapping is allowed), or items split on `separator` (';' for MatchSpecs,
-    whose version ranges hold commas)."""
-    if isinstance(value, str):
-        if value.lstrip().startswith(("[", "{")):
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise ValueError("not valid JSON") from None
-            except RecursionError:
-                raise ValueError("not valid JSON: nested too deeply") from None
-        return [item.strip() for item in value.split(separator) if item.strip()]
-    return value
-
-
-def _text(value: Any, what: str = "text") -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected {what}, found {_kind(value)}")
-    return value
-
-
-def _texts(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"expected a list of {what}, found {_kind(value)}")
-    return list(value)
-
-
-def _specs(value: Any, entry: str | None = None) -> list[str]:
-    """MatchSpecs, whitespace-normalized; checked as lightly as the manifests' ones. `entry`:
-    the mapping entry (a platform of `backends`) that holds the list."""
-    try:
-        texts = _texts(value, "MatchSpecs")
-        return [normalize_spec(text, "spec")[1] for text in texts]
-    except (ValueError, UserInputError) as exc:
-        message = str(exc).removeprefix("spec: ")
-        raise (_EntryError(entry, message) if entry is not None else ValueError(message)) from None
-
-
-def _channels(value: Any) -> list[str]:
-    """Channels that requests can name; kept as written, since the alias and the folder of
-    relative paths apply when a request is made."""
-    channels = _texts(split_list(value, ","), "channels")
-    if not channels:
-        raise ValueError("an empty list: name at least one channel")
-    for channel in channels:
-        try:
-            normalize_channel(channel, Path("/"), what="channels")
-        except UserInputError as exc:
-            raise ValueError(str(exc).removeprefix("channels: ")) from None
-    return channels
-
-
-def _platform_name(value: Any) -> str:
-    value = _text(value, "a platform")
-    if value not in KNOWN_PLATFORMS:
-        raise ValueError(f"unknown platform {value!r} (known: {', '.join(KNOWN_PLATFORMS)})")
-    return value
-
-
-def _backends(value: Any) -> list[str] | dict[str, list[str]]:
-    value = split_list(value, ";")
-    if not isinstance(value, Mapping):
-        if not isinstance(value, list):
-            raise ValueError(
-                f"expected a list of MatchSpecs, or a mapping of platform to list; found {_kind(value)}"
-            )
-        return _specs(value)
-    for platform in value:
-        if platform not in KNOWN_PLATFORMS:
-            raise _EntryError(
-                str(platform),
-                f"unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})",
-            )
-    return {str(p): _specs(specs, str(p)) for p, specs in value.items()}
-
-
-def _mirrors(value: Any) -> dict[str, list[str]]:
-    value = split_list(value) if isinstance(value, str) else value
-    if not isinstance(value, Mapping):
-        raise ValueError(
-            f"expected a mapping of channel URL to a list of mirror URLs, found {_kind(value)}"
-        )
-    for channel, urls in value.items():
-        if not isinstance(channel, str) or "://" not in channel:
-            raise _EntryError(str(channel), "a key must be a channel URL (scheme://...)")
-        if (
-            not isinstance(urls, list)
-            or not urls
-            or not all(isinstance(u, str) and "://" in u for u in urls)
-        ):
-            raise _EntryError(channel, "expected a non-empty list of mirror URLs")
-    return {channel: list(urls) for channel, urls in value.items()}
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
-        return value.strip().lower() in _TRUE
-    shown = repr(value) if isinstance(value, str) else _kind(value)
-    raise ValueError(f"expected true or false (or yes/no, on/off, 1/0), found {shown}")
-
-
-def _store_path(value: Any) -> Path:
-    text = str(value) if isinstance(value, Path) else _text(value, "a path")
-    if not text.strip():  # Path("") is the current folder: a store wherever the command runs
-        raise ValueError("an empty path: name the store's folder")
-    try:
-        root = Path(text).expanduser()
-    except RuntimeError:  # `~user` of an unknown user, or no home folder
-        raise ValueError(f"cannot expand '~' in {text!r}: no such user or home") from None
-    bad = [c for c in _ROOT_FORBIDDEN if c in str(root)]
-    if bad:
-        from conda_pixi_backends.overrides import OVERRIDE
-
-        raise ValueError(
-            f"a store path cannot contain {bad[0]!r}: {OVERRIDE} and PATH could not carry it"
-        )
-    try:
-        str(root).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(
-            f"{str(root)!r} is not valid UTF-8: launchers and activation scripts could not name it"
-        ) from None
-    return root.absolute()
-
-
-#: How each key's value is checked and made: YAML values, conda's values and variables' text
-#: all pass through the same function. It raises ValueError (or _EntryError) with the problem.
-PARSERS: dict[str, Callable[[Any], Any]] = {
-    "root": _store_path,
-    "channels": _channels,
-    "platform": _platform_name,
-    "constraints": lambda value: _specs(split_list(value, ";")),
-    "default_channels": _channels,
-    "channel_alias": _text,
-    "backends": _backends,
-    "mirrors": _mirrors,
-    "offline": _boolean,
-    "user_root": _store_path,
-}
-assert set(PARSERS) == set(KEYS)
+assert set(PARSERS) == set(KEYS), "every key has its parser in setting_values.py"
 
 
 # --- layers and the merge ---------------------------------------------------------------------
@@ -362,7 +186,7 @@ def validate_value(key: str, value: Any, where: str, *, variable: bool = False) 
 def _parse(layer: Layer, key: str) -> Any:
     try:
         return PARSERS[key](layer.values[key])
-    except _EntryError as exc:
+    except EntryError as exc:
         raise UserInputError(f"{layer.where(key, exc.entry)}: {key}.{exc.entry}: {exc}") from None
     except ValueError as exc:
         raise UserInputError(f"{layer.where(key)}: {key}: {exc}") from None

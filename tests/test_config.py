@@ -57,7 +57,7 @@ def test_show_sources_json(cli: Run, layered: dict[str, str], admin: Path, tmp_p
     settings = shown["settings"]
     assert list(settings) == [
         "root", "channels", "platform", "constraints", "default_channels", "channel_alias",
-        "backends", "mirrors",
+        "backends", "mirrors", "s3",
         "offline", "user_root",
     ]  # fmt: skip
     for entry in settings.values():

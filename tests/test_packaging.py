@@ -48,6 +48,8 @@ PIP_TO_CONDA = {
     "py-rattler-build": "py-rattler-build",
     "hatchling": "hatchling",
     "packaging": "packaging",
+    "moto": "moto",
+    "boto3": "boto3",
     "sphinx": "sphinx",
     "myst-parser": "myst-parser",
     "conda-sphinx-theme": "conda-sphinx-theme",

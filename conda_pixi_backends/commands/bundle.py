@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import bundle, plan
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError, command
-    from conda_pixi_backends.settings import KNOWN_PLATFORMS
+    from conda_pixi_backends.setting_values import KNOWN_PLATFORMS
 
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root}, workspace=workspace)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import plan
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.settings import KNOWN_PLATFORMS
+    from conda_pixi_backends.setting_values import KNOWN_PLATFORMS
     from conda_pixi_backends.store import stores_for
 
     workspace = common.workspace_root(args.manifest)
