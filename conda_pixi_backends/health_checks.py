@@ -26,7 +26,6 @@ FAIL: Final = "fail"
 STATUSES: tuple[Status, ...] = (OK, WARN, FAIL)
 #: How a report shows each status: what is not ok stands out.
 LABELS: dict[Status, str] = {OK: "ok", WARN: "WARN", FAIL: "FAIL"}
-#: What rewrites the store's launchers and activation scripts from its metadata.
 
 
 class FindingRow(TypedDict):
