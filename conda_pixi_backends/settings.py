@@ -221,7 +221,7 @@ def merge(layers: Iterable[Layer]) -> Loaded:
     for layer in layers:
         for key in layer.values:
             value = _parse(layer, key)
-            if key in fixed and value != _kept(*fixed[key], key):
+            if key in fixed and value != _kept(fixed[key][1], key):
                 marker, by = finals[key], fixed[key][0]
                 advice = (
                     "change it there (#!final)"
@@ -244,6 +244,6 @@ def merge(layers: Iterable[Layer]) -> Loaded:
 _UNSET = object()
 
 
-def _kept(_layer: Layer, value: Any, key: str) -> Any:
+def _kept(value: Any, key: str) -> Any:
     """The value a final key keeps: its value where it was made final, else its default."""
     return getattr(Settings(), key) if value is _UNSET else value

@@ -66,17 +66,11 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import bundle, plan
     from conda_pixi_backends.configuration import load
-    from conda_pixi_backends.errors import UserInputError, command
-    from conda_pixi_backends.setting_values import KNOWN_PLATFORMS
+    from conda_pixi_backends.errors import command
 
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root}, workspace=workspace)
-    for platform in args.platforms:
-        if platform not in KNOWN_PLATFORMS:
-            raise UserInputError(
-                f"--platform: unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})"
-            )
-    platforms = list(dict.fromkeys(args.platforms)) or [loaded.settings.platform]
+    platforms = common.platforms(args.platforms, loaded.settings.platform)
     requests = plan.lock_requests(args.manifest, platforms, loaded)
     lock_file, locked_now = bundle.lock_file_for(
         args.manifest, args.lock_file, requests, platforms, loaded.settings

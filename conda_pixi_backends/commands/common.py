@@ -190,6 +190,14 @@ def settings(args: argparse.Namespace, **flags: Any) -> Settings:
     return load({**given, **flags}, workspace=workspace).settings
 
 
+def platforms(given: list[str], default: str) -> list[str]:
+    """The `--platform` values (repeatable), each checked as the `platform` setting is, without
+    repeats; none given: `default`."""
+    from conda_pixi_backends.settings import validate_value
+
+    return [validate_value("platform", p, "--platform") for p in dict.fromkeys(given)] or [default]
+
+
 def workspace_root(manifests: list[Path]) -> Path | None:
     """The root of the workspace of the first manifest given, or of the current folder; None
     when there is none (or it cannot be read: discovery says why, later)."""

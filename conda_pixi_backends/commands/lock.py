@@ -67,19 +67,12 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import plan
     from conda_pixi_backends.configuration import load
-    from conda_pixi_backends.errors import UserInputError
-    from conda_pixi_backends.setting_values import KNOWN_PLATFORMS
     from conda_pixi_backends.store import stores_for
 
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root, "offline": args.offline}, workspace=workspace)
     cfg = loaded.settings
-    for platform in args.platforms:
-        if platform not in KNOWN_PLATFORMS:
-            raise UserInputError(
-                f"--platform: unknown platform {platform!r} (known: {', '.join(KNOWN_PLATFORMS)})"
-            )
-    platforms = list(dict.fromkeys(args.platforms)) or [cfg.platform]
+    platforms = common.platforms(args.platforms, cfg.platform)
     requests = plan.lock_requests(args.manifest, platforms, loaded)
     path = plan.lock_file_for(args.manifest, args.lock_file, write=True)
 
