@@ -73,7 +73,7 @@ def detect(environ: Mapping[str, str] | None = None) -> str:
         import shellingham
 
         name = shellingham.detect_shell()[0]
-    except (ImportError, RuntimeError):  # shellingham.ShellDetectionFailure is a RuntimeError
+    except (ImportError, OSError, RuntimeError):  # ShellDetectionFailure: OSError in 1.5
         name = os.path.basename(env.get("SHELL", ""))
     name = name.lower().removesuffix(".exe")
     if name in ("pwsh", "powershell"):

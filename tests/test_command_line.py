@@ -153,6 +153,35 @@ def test_the_activation_hint_is_for_the_shell_in_use_and_works(
         assert f"{BACKEND}={root / 'bin' / BACKEND}" in run(f"{hand_over}\n{show}"), hand_over
 
 
+DAEMON = """
+import os, sys
+read, write = os.pipe()
+if os.fork() == 0:  # a daemon: its parent leaves, so no shell is among its ancestors
+    os.setsid()
+    if os.fork() == 0:
+        os.dup2(write, 1)
+        os.dup2(write, 2)
+        os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+    os._exit(0)
+os.close(write)
+chunks = iter(lambda: os.read(read, 65536), b"")
+sys.stdout.buffer.write(b"".join(chunks))
+"""
+
+
+def test_install_started_by_no_shell_hints_for_the_login_shell(
+    env: dict[str, str], tmp_path: Path, channel: Path
+) -> None:
+    """Started by a daemon (cron, a service), no shell is among install's parent processes:
+    its hint is then for the login shell ($SHELL), never an error."""
+    argv = [sys.executable, "-c", DAEMON, "-m", "conda_pixi_backends", "install", BACKEND,
+            "-c", channel.as_uri()]  # fmt: skip
+    proc = subprocess.run(argv, env={**env, "SHELL": "/usr/bin/zsh"}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert "installed" in proc.stdout and "error" not in proc.stdout, proc.stdout
+    assert "~/.zshrc" in proc.stdout
+
+
 def test_a_dry_run_says_nothing_about_activating(cli: Run, channel: Path) -> None:
     out = cli("install", BACKEND, "-c", str(channel), "--dry-run").stdout
     assert "would install" in out and "shell-hook" not in out and "activate" not in out
