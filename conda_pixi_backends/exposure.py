@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from conda_pixi_backends import shells, windows
 from conda_pixi_backends.atomic import write_all
-from conda_pixi_backends.store import EnvRecord, Store, in_layout, metadata_of, read_record
+from conda_pixi_backends.store import (
+    EnvRecord,
+    Store,
+    in_layout,
+    metadata_of,
+    read_record,
+    workspace_choices,
+)
 
 if TYPE_CHECKING:
     from conda_pixi_backends.overrides import Override
@@ -91,16 +98,6 @@ def serving(record: EnvRecord, others: Sequence[EnvRecord], workspace: str) -> E
     return workspace_choices([record, *others]).get(workspace, record)
 
 
-def workspace_choices(records: Sequence[EnvRecord]) -> dict[str, EnvRecord]:
-    """Workspace root -> the environment (of one name) that it asked for last."""
-    chosen: dict[str, tuple[str, EnvRecord]] = {}
-    for record in records:
-        for root, when in record.workspaces.items():
-            if root not in chosen or when > chosen[root][0]:
-                chosen[root] = (when, record)
-    return {root: record for root, (_, record) in chosen.items()}
-
-
 def _folders(root: str) -> list[str]:
     """A workspace root as the launcher may see it in $PWD: as recorded, and resolved."""
     return list(dict.fromkeys([root, os.path.realpath(root)]))
@@ -126,38 +123,63 @@ def activation_text(store: Store, shell: str, exposed: dict[str, EnvRecord]) -> 
     return shells.activation_script(shell, str(store.bin), overrides)
 
 
-def live_exposure(store: Store, exposed: dict[str, str]) -> dict[str, EnvRecord]:
+def live_exposure(
+    store: Store, exposed: dict[str, str], known: dict[str, EnvRecord] | None = None
+) -> dict[str, EnvRecord]:
     """The exposed backends whose environments are complete; the rest are dropped.
 
     A value is an environment of this store, or the metadata path of one in a read-only
-    shared store that this (the user's) store exposes too.
+    shared store that this (the user's) store exposes too. `known`: this store's complete
+    environments by name, when the caller has just read them all.
     """
     live = {}
     for name, where in exposed.items():
         path = Path(where)
-        record = read_record(path) if path.is_absolute() else store.record(where)
+        if path.is_absolute():
+            record = read_record(path)
+        else:
+            record = known.get(where) if known is not None else store.record(where)
         if record is not None and record.executable:
             live[name] = record
     return live
 
 
-def expose(store: Store, records: list[EnvRecord]) -> None:
-    """Make these environments the ones serving their backend names, and rewrite the scripts."""
+def expose(store: Store, records: list[EnvRecord], *, installed: bool = True) -> None:
+    """Make these environments the ones serving their backend names, and rewrite the scripts.
+
+    Without `installed` (all of `records` were there already), look first without the lock.
+    """
 
     def where(record: EnvRecord) -> str:
         own = in_layout(store.envs, record)
         return record.env_name if own else str(metadata_of(record))
 
+    def wanted() -> dict[str, str]:
+        return {**store.exposed(), **{r.name: where(r) for r in records if r.executable}}
+
+    # Each file is replaced whole, so what is there can be read without the lock; only a change
+    # takes it (and looks again under it): a no-op install writes nothing and waits for no one.
+    if not installed and _changes(store, wanted()) == ([], []):
+        return
     with store.lock("exposure"):
-        exposed = store.exposed()
-        exposed.update({r.name: where(r) for r in records if r.executable})
-        refresh(store, exposed)
+        refresh(store, wanted())
 
 
 def refresh(store: Store, exposed: dict[str, str]) -> None:
     """Rewrite bin/, activate/ and exposed.json. The caller holds the `exposure` lock."""
-    live = live_exposure(store, exposed)
+    files, stale = _changes(store, exposed)
+    write_all(files)  # all or nothing
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+def _changes(
+    store: Store, exposed: dict[str, str]
+) -> tuple[list[tuple[Path, str, int | None]], list[Path]]:
+    """What exposing `exposed` changes: the files of bin/, activate/ and exposed.json that do
+    not hold what they should, and the launchers in bin/ that nothing exposes any more."""
     by_name = candidates(store)
+    live = live_exposure(store, exposed, {r.env_name: r for rs in by_name.values() for r in rs})
     home = windows.cmd_path(store.root)
     files: list[tuple[Path, str, int | None]] = [
         (
@@ -173,12 +195,9 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
     ]
     mapping = {name: exposed[name] for name in sorted(live)}
     files.append((store.exposed_file, json.dumps(mapping, indent=2) + "\n", None))
-    # All or nothing, and nothing rewritten that did not change.
-    write_all([f for f in files if not _holds(*f)])
     wanted = {launcher_path(store, name, platform_of(r)).name for name, r in live.items()}
-    for path in store.bin.iterdir():
-        if path.name not in wanted and not path.name.startswith("."):
-            path.unlink(missing_ok=True)
+    stale = [p for p in store.bin.iterdir() if p.name not in wanted and not p.name.startswith(".")]
+    return [f for f in files if not _holds(*f)], stale
 
 
 def refresh_locked(store: Store) -> None:

@@ -132,8 +132,8 @@ def collect(store: Store) -> Listing:
     `totals.environments`; `totals.store` is every distinct file under the root (package
     cache, launchers, metadata and environments, wherever their prefixes are).
     """
-    from conda_pixi_backends import cleanup, exposure, overrides
-    from conda_pixi_backends.store import why_incomplete
+    from conda_pixi_backends import cleanup, overrides
+    from conda_pixi_backends.store import why_incomplete, workspace_choices
 
     found = overrides.from_environ()
     complete, incomplete = store.scan()
@@ -142,7 +142,7 @@ def collect(store: Store) -> Listing:
     served: dict[str, list[str]] = {}
     for name in {r.name for r in complete.values()}:
         same = [r for r in complete.values() if r.name == name and r.executable]
-        for root, chosen in sorted(exposure.workspace_choices(same).items()):
+        for root, chosen in sorted(workspace_choices(same).items()):
             served.setdefault(chosen.env_name, []).append(root)
     seen: set[Inode] = set()
     rows: list[EnvRow] = []

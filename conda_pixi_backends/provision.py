@@ -111,7 +111,11 @@ def _provision(
                 entry.record, manifest_sources(entry.request.sources), entry.request.workspaces
             )
     try:
-        exposure.expose(store, [e.record for e in entries if e.record is not None])
+        exposure.expose(
+            store,
+            [e.record for e in entries if e.record is not None],
+            installed=any(e.status == INSTALLED for e in entries),
+        )
     except BaseException:
         # Exposure is all or nothing (a full disk changes no script): take back what this
         # command added, so that the store is as it was.

@@ -5,7 +5,8 @@
     <root>/envs/<name>-<key>.<n>/   a later generation of it: a reinstall or update installs
                                     beside the prefix in use; the metadata names the live one
     <root>/envs/<prefix>.retired    a replaced prefix, kept for running launchers until swept
-    <root>/envs/<name>-<key>.json   its metadata, written last: no metadata, no environment
+    <root>/envs/<name>-<key>.json   its metadata, written last: no metadata, no environment;
+                                    its modification time is the environment's last use
     <root>/pkgs/                    the package cache all environments hardlink from
     <root>/cache/                   cached repodata
     <root>/bin/                     one launcher per exposed backend
@@ -19,9 +20,9 @@ Everything here is plain file work: the no-op path reads metadata and never impo
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ class EnvRecord:
     #: The roots of the workspaces that asked for it, each with the time it last did: the
     #: launcher of its name serves each workspace the environment it asked for last.
     workspaces: dict[str, str] = field(default_factory=dict)
+    #: The metadata file this was read from or written to (device, inode): not data, but how
+    #: `Store.touch` knows the file still describes this install.
+    file_id: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def env_name(self) -> str:
@@ -85,6 +89,7 @@ class EnvRecord:
 
     def to_json(self) -> str:
         data = {"layout": LAYOUT, **self.__dict__, "activation": self.activation.__dict__}
+        del data["file_id"]
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -104,16 +109,44 @@ def read_record(path: Path) -> EnvRecord | None:
     `envs/<env_name>` or `envs/<env_name>.<n>` (symlinks resolved). Metadata copied from another
     store (`cp -a`), or edited to point elsewhere, describes no environment here, so nothing
     is ever run or deleted through it.
+
+    Its `last_used` is the later of the time written in it and the file's modification time:
+    a use that changes nothing else only sets that time (`Store.touch`).
     """
     try:
-        record = EnvRecord.from_json(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            stat = os.fstat(file.fileno())
+            record = EnvRecord.from_json(file.read().decode("utf-8"))
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     if path.name != f"{record.env_name}.json" or not in_layout(path.parent, record):
         return None
     if not Path(record.prefix, "conda-meta").is_dir():
         return None
+    _noted(record, stat)
     return record
+
+
+def _noted(record: EnvRecord, stat: os.stat_result) -> None:
+    """Give `record` the identity and the last use of the metadata file `stat` describes."""
+    record.file_id = (stat.st_dev, stat.st_ino)
+    touched = datetime.fromtimestamp(stat.st_mtime, timezone.utc)
+    try:
+        if datetime.fromisoformat(record.last_used) >= touched:
+            return
+    except (TypeError, ValueError):
+        pass
+    record.last_used = touched.isoformat()
+
+
+def workspace_choices(records: Sequence[EnvRecord]) -> dict[str, EnvRecord]:
+    """Workspace root -> the environment (of one name) that it asked for last."""
+    chosen: dict[str, tuple[str, EnvRecord]] = {}
+    for record in records:
+        for root, when in record.workspaces.items():
+            if root not in chosen or when > chosen[root][0]:
+                chosen[root] = (when, record)
+    return {root: record for root, (_, record) in chosen.items()}
 
 
 def in_layout(envs: Path, record: EnvRecord) -> bool:
@@ -123,7 +156,7 @@ def in_layout(envs: Path, record: EnvRecord) -> bool:
     generation = prefix.name.removeprefix(f"{record.env_name}.")
     if prefix.name != record.env_name and (generation == prefix.name or not generation.isdigit()):
         return False
-    return os.path.realpath(prefix.parent) == os.path.realpath(envs)
+    return prefix.parent == envs or os.path.realpath(prefix.parent) == os.path.realpath(envs)
 
 
 def why_incomplete(path: Path) -> str:
@@ -274,12 +307,17 @@ class Store:
                     unclaimed.append(entry)
         return complete, unclaimed
 
-    def records(self) -> list[EnvRecord]:
-        found = (self.record(p.name[: -len(".json")]) for p in sorted(self.envs.glob("*.json")))
-        return [r for r in found if r is not None]
+    def records(self, name: str | None = None) -> list[EnvRecord]:
+        """The complete environments, or those of the backend `name`."""
+        pattern = "*.json" if name is None else f"{glob.escape(name)}-*.json"
+        found = (self.record(p.name[: -len(".json")]) for p in sorted(self.envs.glob(pattern)))
+        return [r for r in found if r is not None and name in (None, r.name)]
 
     def write_record(self, record: EnvRecord) -> None:
-        atomic_write(self.metadata_path(record.env_name), record.to_json())
+        path = self.metadata_path(record.env_name)
+        atomic_write(path, record.to_json())
+        with contextlib.suppress(OSError):
+            _noted(record, os.stat(path))
 
     def touch(
         self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str] = ()
@@ -287,12 +325,26 @@ class Store:
         """Note a use of the environment `record` (read while planning) describes; returns its
         current metadata.
 
-        Under the environment's lock, and only while the metadata still describes that install
-        (same prefix and creation time): an `install --force` or `update` since then switched it
-        to a new prefix, and writing `record` back would bring the retired one back. The use is
-        not noted when the lock is busy (an install is at work, or another process notes a use
-        right now) or cannot be taken or written (a read-only shared store).
+        A use that changes nothing else (no new manifest, and each workspace already served by
+        this environment) only sets the modification time of the metadata, while that file is
+        still the one `record` was read from: no lock, no rewrite, and nothing to undo should a
+        reinstall switch the metadata a moment later.
+
+        Otherwise the metadata is rewritten under the environment's lock, and only while it
+        still describes that install (same prefix and creation time): an `install --force` or
+        `update` since then switched it to a new prefix, and writing `record` back would bring
+        the retired one back. The use is not noted when the lock is busy (an install is at work,
+        or another process notes a use right now) or the metadata cannot be written (a read-only
+        shared store).
         """
+        if not self._changes(record, manifests, workspaces):
+            path = self.metadata_path(record.env_name)
+            with contextlib.suppress(OSError):
+                stat = os.stat(path)
+                if (stat.st_dev, stat.st_ino) == record.file_id:
+                    os.utime(path)
+                    _noted(record, os.stat(path))
+                    return record
         from filelock import Timeout
 
         try:
@@ -308,6 +360,17 @@ class Store:
                 return current
         except (Timeout, OSError):
             return record
+
+    def _changes(self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str]) -> bool:
+        """Whether noting this use changes the metadata beyond its last-used time."""
+        if not set(manifests) <= set(record.manifests):
+            return True
+        if any(w not in record.workspaces for w in workspaces):
+            return True
+        if not workspaces:
+            return False
+        choices = workspace_choices(self.records(record.name))
+        return any(choices.get(w, record).env_name != record.env_name for w in workspaces)
 
     def forget(self, env_name: str) -> None:
         """Mark an environment incomplete (metadata goes first), then remove its files: the
@@ -339,6 +402,8 @@ class Store:
             print(f"warning: {path} is outside the store {self.root}; left alone", file=sys.stderr)
             return False
         if path.is_dir() and not path.is_symlink():
+            import shutil
+
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import BACKEND, CLI, Run, as_json, by_name, negotiate
@@ -61,6 +64,51 @@ def test_second_install_is_a_no_op_without_py_rattler(
     assert imported, "import times were not reported"
     assert not any(name == "rattler" or name.startswith("rattler.") for name in imported)
     assert sorted(p.name for p in (root / "envs").iterdir()) == envs
+
+
+def test_a_no_op_writes_only_the_last_used_time(
+    cli: Run, env: dict[str, str], workspace: Path, root: Path
+) -> None:
+    """Nothing that did not change is rewritten: a no-op install sets the modification time
+    of each environment's metadata (its last use, as `list` shows) and writes nothing else,
+    and it takes no lock, so it waits for no one (here: locks held by another process)."""
+    from conda_pixi_backends.store import Store
+
+    as_json(cli("install", "--json", cwd=workspace))
+    before = files(root)
+    used = {r["env"]: r["last_used"] for r in as_json(cli("list", "--json"))["environments"]}
+    store = Store(root)
+    time.sleep(0.05)
+    with store.lock("exposure"), contextlib.ExitStack() as held:
+        for env_name in used:
+            held.enter_context(store.lock(env_name))
+        proc = subprocess.run(
+            [*CLI, "install", "--json"], env=env, cwd=workspace, capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+    assert {b["status"] for b in as_json(proc)["backends"]} == {"already-installed"}
+    after = files(root)
+    metadata = {f"envs/{env_name}.json" for env_name in used}
+    assert after.keys() == before.keys()
+    for path, (inode, mtime, digest) in after.items():
+        assert (inode, digest) == before[path][::2], f"{path} was rewritten"
+        if path in metadata:
+            assert mtime > before[path][1], f"{path}: the use was not noted"
+        else:
+            assert mtime == before[path][1], f"{path} was touched"
+    listed = as_json(cli("list", "--json"))["environments"]
+    assert all(r["last_used"] > used[r["env"]] for r in listed), "list shows the later use"
+
+
+def files(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file of the store but its caches and locks: inode, mtime and content hash."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and rel.split("/")[0] not in ("cache", "locks", "pkgs"):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[rel] = (path.stat().st_ino, path.stat().st_mtime_ns, digest)
+    return found
 
 
 def test_dry_run_writes_nothing(cli: Run, workspace: Path, root: Path) -> None:

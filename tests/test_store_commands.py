@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -33,11 +34,14 @@ def rows(listing: dict) -> dict[str, dict]:
 
 
 def make_old(root: Path, env: str) -> None:
-    """Pretend an environment was last used long ago."""
+    """Pretend an environment was last used long ago: in its metadata, and the metadata's
+    modification time, which a use that changes nothing else sets."""
     path = root / "envs" / f"{env}.json"
     data = json.loads(path.read_text())
     data["last_used"] = OLD
     path.write_text(json.dumps(data))
+    old = datetime.fromisoformat(OLD).timestamp()
+    os.utime(path, (old, old))
 
 
 def distinct_bytes(paths: list[Path]) -> int:
@@ -331,7 +335,11 @@ def test_gc_older_than_keeps_recently_used(cli: Run, root: Path) -> None:
 
 
 def first_used(root: Path, env: str) -> str:
-    return json.loads((root / "envs" / f"{env}.json").read_text())["last_used"]
+    from conda_pixi_backends.store import Store
+
+    record = Store(root).record(env)
+    assert record is not None
+    return record.last_used
 
 
 def test_gc_spares_an_environment_being_installed(cli: Run, root: Path) -> None:
