@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,6 +88,8 @@ def write_all(
             target = Path(os.path.realpath(path)) if follow_symlinks else path
             existing = _existing(target) if keep_mode else None
             target.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile  # here: a command that writes nothing need not load it
+
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             staged.append((tmp, target))
             if callable(content):

@@ -77,9 +77,10 @@ class Retired:
 
 def retired(store: Store, grace: float = GRACE_PERIOD) -> list[Retired]:
     """Every retired prefix that no metadata names, with when it may go."""
-    live = {Path(r.prefix) for r in store.scan()[0].values()}
+    markers = sorted(store.envs.glob("*.retired"))
+    live = {Path(r.prefix) for r in store.records()} if markers else set()
     found = []
-    for marker in sorted(store.envs.glob("*.retired")):
+    for marker in markers:
         prefix = marker.with_name(marker.name[: -len(".retired")])
         try:
             at = datetime.fromtimestamp(marker.stat().st_mtime, timezone.utc)

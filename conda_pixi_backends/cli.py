@@ -8,7 +8,6 @@ its own commands, and a no-op `install` must never pay for py-rattler.
 from __future__ import annotations
 
 import argparse
-import difflib
 import functools
 import importlib
 import re
@@ -38,6 +37,8 @@ class _Parser(argparse.ArgumentParser):
         choice = re.fullmatch(r"argument (\w+): invalid choice: '(.*)' \(choose from .*\)", message)
         if choice:
             names = [n for a in self._actions if a.choices for n in a.choices]
+            import difflib
+
             near = difflib.get_close_matches(choice.group(2), names, n=1)
             message = f"unknown command '{choice.group(2)}'" + (
                 f"; did you mean '{near[0]}'?" if near else f" (known: {', '.join(names)})"

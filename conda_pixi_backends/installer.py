@@ -10,6 +10,7 @@ solve or install; recording activation is `activation.py`, lock files `lock_file
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -60,9 +61,16 @@ def error_text(exc: BaseException) -> str:
 def client(fetch: Fetch) -> rattler.Client:
     """py-rattler's standard client (retries, authentication from RATTLER_AUTH_FILE or the
     keyring, proxies) with the configured mirrors and S3 buckets (credentials from the
-    standard AWS variables or the auth file)."""
+    standard AWS variables or the auth file). Made once per configuration: `validate` checks it,
+    the install uses it."""
+    return _client(json.dumps([fetch.mirrors, fetch.s3], sort_keys=True))
+
+
+@functools.cache
+def _client(configuration: str) -> rattler.Client:
+    mirrors, s3 = json.loads(configuration)
     config = rattler.Config()
-    for bucket, options in fetch.s3.items():
+    for bucket, options in s3.items():
         # Config.set does not take `s3-options`: written as TOML, whose strings JSON's are.
         endpoint, region, name = (
             json.dumps(v, ensure_ascii=False)
@@ -77,9 +85,9 @@ def client(fetch: Fetch) -> rattler.Client:
             config = config.merge(rattler.Config.from_toml(toml))
         except ValueError as exc:
             raise UserInputError(f"s3: {bucket}: {error_text(exc)}") from None
-    for url, mirrors in fetch.mirrors.items():
+    for url, urls in mirrors.items():
         try:
-            config.set(f'mirrors."{url.rstrip("/")}"', json.dumps([m.rstrip("/") for m in mirrors]))
+            config.set(f'mirrors."{url.rstrip("/")}"', json.dumps([m.rstrip("/") for m in urls]))
         except ValueError as exc:
             raise UserInputError(f"mirrors: {url}: {error_text(exc)}") from None
     return rattler.Client.from_config(config)

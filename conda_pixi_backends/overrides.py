@@ -9,7 +9,6 @@ would otherwise make Pixi install backends the user meant to replace.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +55,8 @@ class Override:
         if word is None:
             path = str(self.path)
             return path if os.path.isabs(path) else str(Path.cwd() / path)
+        import shutil
+
         env = os.environ if environ is None else environ
         return shutil.which(word, path=env.get("PATH", os.defpath))
 

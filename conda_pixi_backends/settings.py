@@ -15,7 +15,7 @@ own.
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -40,7 +40,12 @@ PIXI_API_CONSTRAINT = "pixi-build-api-version >=7,<8"
 def current_platform() -> str:
     """The conda subdir of this machine, without importing py-rattler."""
     system = {"linux": "linux", "darwin": "osx", "win32": "win"}.get(sys.platform, sys.platform)
-    machine = _platform.machine().lower()
+    if hasattr(os, "uname"):  # what platform.machine() reads on POSIX, without loading it
+        machine = os.uname().machine.lower()
+    else:
+        import platform
+
+        machine = platform.machine().lower()
     arch = {
         "x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64",
         "ppc64le": "ppc64le", "s390x": "s390x", "armv7l": "armv7l",

@@ -10,11 +10,10 @@ the system that installed them. Standard library only: exposure imports this.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
 #: Wine's drive for the root of the Unix file system (its default configuration).
@@ -52,6 +51,8 @@ def cmd_command() -> list[str] | None:
     """How to start cmd.exe here: itself on Windows, `wine cmd` elsewhere; None without Wine."""
     if native():
         return [os.environ.get("COMSPEC") or "cmd.exe"]
+    import shutil
+
     wine = shutil.which("wine") or shutil.which("wine64")
     return [wine, "cmd"] if wine else None
 
@@ -72,6 +73,8 @@ def cmd_environment() -> dict[str, str] | None:
 def run_batch(script: Path, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
     """Run a batch file (whose path is plain ASCII) in cmd.exe, its output in UTF-16 (`/U`):
     exact whatever the console code page. Raises FileNotFoundError without a cmd.exe."""
+    import subprocess
+
     command = cmd_command()
     if command is None:
         raise FileNotFoundError("wine")

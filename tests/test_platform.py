@@ -37,7 +37,8 @@ def test_every_machine_maps_to_a_subdir_py_rattler_knows(
     monkeypatch: pytest.MonkeyPatch, system: str, machine: str, subdir: str
 ) -> None:
     monkeypatch.setattr(settings, "sys", types.SimpleNamespace(platform=system))
-    monkeypatch.setattr(settings._platform, "machine", lambda: machine)
+    uname = types.SimpleNamespace(machine=machine)
+    monkeypatch.setattr(settings, "os", types.SimpleNamespace(uname=lambda: uname))
     assert current_platform() == subdir
     assert str(rattler.Subdir(subdir)) == subdir  # py-rattler raises for a subdir it does not know
 
