@@ -163,7 +163,6 @@ def _print_json_error(exc: CPBError) -> None:
     """With --json, a failure is one JSON object on stdout too, as conda prints its errors:
     the kind of error, its message, the input it names first (a file, key, flag, variable or
     spec: what comes before the first ': ') and the exit code."""
-    import json
 
     message = str(exc)
     named, sep, _ = message.partition(": ")
@@ -173,8 +172,7 @@ def _print_json_error(exc: CPBError) -> None:
         "input": named if sep else None,
         "exit_code": exc.exit_code,
     }
-    json.dump({"error": error}, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    common.print_json({"error": error})
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

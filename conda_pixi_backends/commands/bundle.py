@@ -4,7 +4,6 @@ with no network (see `conda_pixi_backends.bundle`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -94,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
             "added_bytes": added,
             "reused_bytes": reused,
         }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
         return 0
     if locked_now:
         print(f"Locked {len(requests)} backend environment(s) in {lock_file}")

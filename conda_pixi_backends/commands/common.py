@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +77,11 @@ def _plain(value: float) -> str:
 #: The flags every command takes, before or after its name: `--root`, `-v` and (where the
 #: command prints JSON) `--json`. Given nowhere, they take these values (`fill_globals`).
 GLOBALS = {"root": None, "verbose": False, "json": False}
+
+
+def print_json(data: object) -> None:
+    """A command's `--json` result: indented for people, in one write."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

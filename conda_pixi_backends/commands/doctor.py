@@ -5,7 +5,6 @@ object, after `--fix` has done what it can.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypedDict
@@ -94,8 +93,7 @@ def run(args: argparse.Namespace) -> int:
             "pixi": report.pixi,
             "api": report.api,
         }
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(data)
     else:
         for line in fixed:
             print(f"fixed: {line}")

@@ -7,8 +7,6 @@ What is kept and why, what goes and in which order are `cleanup`'s (`collect_gar
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from conda_pixi_backends.commands import SUMMARIES, common
@@ -129,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
     result = collect(dry_run=args.dry_run)
     if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
     else:
         report(result, dry_run=args.dry_run)
     return 0

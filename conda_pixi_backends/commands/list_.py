@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any
 
 from conda_pixi_backends.commands import SUMMARIES, common
@@ -100,8 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     listing = inventory.listing(*common.stores(args))
     if args.json:
-        json.dump(listing, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(listing)
     else:
         report(listing)
     return 0

@@ -9,8 +9,6 @@ exactly these records, with no solve.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -99,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.json:
         result: LockResult = {"lock_file": str(path), "platforms": platforms, "environments": rows}
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
         return 0
     print(f"Locked {len(rows)} backend environment(s) for {', '.join(platforms)} in {path}")
     width = max((len(r["name"]) for r in rows), default=0)

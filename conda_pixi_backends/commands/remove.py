@@ -6,8 +6,6 @@ What is selected and the safe order of deleting it are `cleanup`'s.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from conda_pixi_backends.commands import SUMMARIES, common
@@ -105,8 +103,7 @@ def run(args: argparse.Namespace) -> int:
             "removed": rows,
             "bytes_freed": freed,
         }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
         return 0
     for row in rows:
         what = f"{row['name']} {row['version']} ({row['key']})" if row["complete"] else row["env"]

@@ -3,10 +3,10 @@ activate them, or one JSON object (`--json`)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, TypedDict
 
+from conda_pixi_backends.commands.common import print_json
 from conda_pixi_backends.errors import command
 
 if TYPE_CHECKING:
@@ -105,8 +105,7 @@ def report(
             "backends": rows,
             "unresolved": unresolved_json(unresolved),
         }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(result)
         return
     for u in unresolved:
         print(

@@ -8,7 +8,6 @@ order `remove` uses: exposure first, then metadata, then the folder.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -120,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
             "pruned": pruned,
             "kept": kept,
         }
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
         return 0
     results.report(store, entries, found.unresolved, as_json=False, dry_run=args.dry_run)
     for row in pruned:

@@ -6,8 +6,6 @@ The swap (install beside, switch, retire, sweep after the grace period) is `upda
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from conda_pixi_backends.cleanup import GRACE_PERIOD
@@ -82,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
     swept = [str(p) for p in done.swept]
     if args.json:
         result: Result = {"root": str(store.root), "backends": rows, "removed_retired": swept}
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        common.print_json(result)
         return 0
     if not rows:
         print(f"No backend environments installed in {store.root}.")
