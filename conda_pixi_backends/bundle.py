@@ -23,8 +23,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -39,6 +40,7 @@ from conda_pixi_backends.errors import OperationError, UserInputError
 from conda_pixi_backends.installer import client, error_text
 from conda_pixi_backends.lock_files import locked_records
 from conda_pixi_backends.model import normalize_channel
+from conda_pixi_backends.sizes import human
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -157,9 +159,7 @@ def bundle(
     for package in packages.values():  # before anything is written: a conflict changes nothing
         _check_existing(outdir, package)
     missing = [p for p in packages.values() if not (outdir / p.file).is_file()]
-    if missing and progress:
-        print(f"Downloading {len(missing)} package(s) into {outdir}...", flush=True)
-    _download(outdir, missing, fetch)
+    _download(outdir, missing, fetch, progress=progress)
     _index(outdir, force=bool(missing))
     _write_locks(outdir, channel, requests, solved)
     _write_contents(outdir, packages.values(), requests)
@@ -209,8 +209,9 @@ def _check_existing(outdir: Path, package: Package) -> None:
         package.size = path.stat().st_size
 
 
-def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch) -> None:
-    """Each package through a temporary file, renamed into place once its sha256 matches."""
+def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch, *, progress: bool) -> None:
+    """Each package through a temporary file, renamed into place once its sha256 matches.
+    With `progress`, one line on stderr counts the packages and bytes that arrived."""
     if not missing:
         return
     http = client(fetch)
@@ -237,9 +238,31 @@ def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch) -> None:
         package.size = (outdir / package.file).stat().st_size
         package.added = True
 
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        for future in [pool.submit(fetch_one, p) for p in missing]:
-            future.result()  # the first failure is raised; the others still finish whole
+    total = sum(p.size for p in missing)
+    arrived = [0, 0]  # packages, bytes
+
+    def show() -> None:
+        sys.stderr.write(
+            f"\rDownloaded {arrived[0]}/{len(missing)} packages, "
+            f"{human(arrived[1])} of {human(total)}"
+        )
+        sys.stderr.flush()
+
+    try:
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            if progress:
+                show()
+            futures = {pool.submit(fetch_one, p): p for p in missing}
+            for future in as_completed(futures):
+                future.result()  # the first failure is raised; the others still finish whole
+                arrived[0] += 1
+                arrived[1] += futures[future].size
+                if progress:
+                    show()
+    finally:
+        if progress:  # the results (or the error) start a line of their own
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _index(outdir: Path, *, force: bool) -> None:

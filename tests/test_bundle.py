@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -145,6 +146,65 @@ def test_install_from_the_bundle_offline(
     for name in (BACKEND, CMAKE):
         reply = negotiate(fresh / "bin" / name, env={"PATH": "/usr/bin:/bin"})
         assert "capabilities" in reply["result"]
+
+
+def test_a_site_syncs_the_backends_setting_from_the_bundle_with_no_network(
+    env: dict[str, str], channel: Path, tmp_path: Path
+) -> None:
+    """The admin's path with no manifest at all: the `backends` setting bundled on a connected
+    machine from a served channel; on the site, the admin config names the bundle as the
+    channel, and `sync --locked` with bundle.lock installs from a fresh store and an empty
+    package cache, with no network where a namespace is allowed."""
+    specs = [f"{BACKEND} 0.2.*", CMAKE]
+    env = {k: v for k, v in env.items() if k != "CONDA_PIXI_BACKENDS_CHANNELS"}  # the configs'
+    connected, site = tmp_path / "connected.yml", tmp_path / "site.yml"
+    outdir = tmp_path / "bundle"
+    with serve(shutil.copytree(channel, tmp_path / "upstream")) as url:
+        connected.write_text(json.dumps({"channels": [url], "backends": specs}))
+        made = subprocess.run(
+            [*CLI, "bundle", str(outdir), "--json"], cwd=tmp_path, capture_output=True,
+            text=True, timeout=300, env={**env, "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": str(connected)},
+        )  # fmt: skip
+    assert len(as_json(made)["environments"]) == 2
+    site.write_text(json.dumps({"channels": [outdir.as_uri()], "backends": specs, "offline": True}))
+    argv = [*CLI, "sync", "--locked", "--lock-file", str(outdir / "bundle.lock"), "--json"]
+    if _netns_allowed() is None:
+        argv = ["unshare", "--net", *argv]
+    fresh = tmp_path / "site-store"
+    site_env = {**env, "CONDA_PIXI_BACKENDS_SYSTEM_CONFIG": str(site),
+                "CONDA_PIXI_BACKENDS_ROOT": str(fresh)}  # fmt: skip
+    proc = subprocess.run(argv, env=site_env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    installed = {b["name"]: b for b in as_json(proc)["backends"]}
+    assert {n: b["status"] for n, b in installed.items()} == {
+        BACKEND: "installed", CMAKE: "installed"
+    }  # fmt: skip
+    assert installed[BACKEND]["channels"] == [outdir.as_uri()]
+    for name in (BACKEND, CMAKE):
+        reply = negotiate(fresh / "bin" / name, env={"PATH": "/usr/bin:/bin"})
+        assert "capabilities" in reply["result"]
+
+
+def test_downloads_show_progress_on_a_terminal(
+    env: dict[str, str], served_workspace: Path, tmp_path: Path
+) -> None:
+    """On a terminal (`script`'s pseudo-terminal) one line counts the downloads on stderr, and
+    the results start a line of their own; with --json, or piped, nothing but the result."""
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` (a pseudo-terminal) is not installed")
+    log = tmp_path / "typescript"
+    command = shlex.join([*CLI, "bundle", str(tmp_path / "bundle")])
+    subprocess.run(["script", "-qec", command, str(log)], env=env, cwd=served_workspace,
+                   capture_output=True, timeout=300, check=True)  # fmt: skip
+    text = log.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")  # keeps a lone \r
+    assert "Downloaded 0/4 packages, 0 B of" in text
+    assert re.search(r"\rDownloaded 4/4 packages, [0-9.]+ kB of [0-9.]+ kB\n", text), text
+    assert "\nLocked 2 backend" in text.split("Downloaded")[0], "locked before the downloads"
+    assert "\nBundled 4 package(s)" in text, "the result starts its own line"
+
+    piped = subprocess.run([*CLI, "bundle", str(tmp_path / "again")], env=env,
+                           cwd=served_workspace, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert piped.returncode == 0 and "Downloaded" not in piped.stdout + piped.stderr
 
 
 def test_rerun_adds_only_what_is_missing(cli: Run, served_workspace: Path, tmp_path: Path) -> None:

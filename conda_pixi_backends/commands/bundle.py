@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends import bundle, plan
     from conda_pixi_backends.configuration import load
     from conda_pixi_backends.errors import command
+    from conda_pixi_backends.sizes import human
 
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root}, workspace=workspace)
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     lock_file, locked_now = bundle.lock_file_for(
         args.manifest, args.lock_file, requests, platforms, loaded.settings
     )
+    if locked_now and not args.json:
+        print(f"Locked {len(requests)} backend environment(s) in {lock_file}", flush=True)
     progress = sys.stderr.isatty() and not args.json
     done = bundle.bundle(
         args.outdir, requests, lock_file, loaded.settings.fetch(), progress=progress
@@ -95,12 +98,10 @@ def run(args: argparse.Namespace) -> int:
         }
         common.print_json(result)
         return 0
-    if locked_now:
-        print(f"Locked {len(requests)} backend environment(s) in {lock_file}")
     print(
         f"Bundled {len(done.packages)} package(s) for {len(done.environments)} backend "
-        f"environment(s) in {done.outdir}: {len(done.added)} added ({added} bytes), "
-        f"{len(done.reused)} already there ({reused} bytes)"
+        f"environment(s) in {done.outdir}: {len(done.added)} added ({human(added)}), "
+        f"{len(done.reused)} already there ({human(reused)})"
     )
     print(
         f"Install from it with: {command()} install --locked --lock-file "
