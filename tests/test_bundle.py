@@ -137,6 +137,13 @@ def test_install_from_the_bundle_offline(
         argv, env={**env, "CONDA_PIXI_BACKENDS_ROOT": str(fresh)}, cwd=served_workspace,
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+    assert_installed_from(outdir, proc, fresh)
+
+
+def assert_installed_from(
+    outdir: Path, proc: subprocess.CompletedProcess[str], fresh: Path
+) -> None:
+    """Both demo backends installed from the bundle into the store `fresh`, and answering."""
     installed = {b["name"]: b for b in as_json(proc)["backends"]}
     assert {n: b["status"] for n, b in installed.items()} == {
         BACKEND: "installed", CMAKE: "installed"
@@ -175,14 +182,7 @@ def test_a_site_syncs_the_backends_setting_from_the_bundle_with_no_network(
                 "CONDA_PIXI_BACKENDS_ROOT": str(fresh)}  # fmt: skip
     proc = subprocess.run(argv, env=site_env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)  # fmt: skip
-    installed = {b["name"]: b for b in as_json(proc)["backends"]}
-    assert {n: b["status"] for n, b in installed.items()} == {
-        BACKEND: "installed", CMAKE: "installed"
-    }  # fmt: skip
-    assert installed[BACKEND]["channels"] == [outdir.as_uri()]
-    for name in (BACKEND, CMAKE):
-        reply = negotiate(fresh / "bin" / name, env={"PATH": "/usr/bin:/bin"})
-        assert "capabilities" in reply["result"]
+    assert_installed_from(outdir, proc, fresh)
 
 
 def test_downloads_show_progress_on_a_terminal(
