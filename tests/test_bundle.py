@@ -311,3 +311,23 @@ def test_a_bundle_served_over_http_as_a_mirror(
     assert {b["status"] for b in installed.values()} == {"installed"}
     assert installed[BACKEND]["channels"] == [upstream], "the request and its key unchanged"
     negotiate(fresh / "bin" / BACKEND, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_a_bundle_served_over_http_as_the_channel(
+    cli: Run, served_workspace: Path, tmp_path: Path
+) -> None:
+    """A site that serves the bundle over HTTP and names it as the channel: the install solves
+    from the bundle's own repodata (py-rattler's index) and downloads from it."""
+    outdir = tmp_path / "bundle"
+    bundle(cli, served_workspace, outdir)
+    fresh = tmp_path / "site-store"
+    with serve(outdir) as url:
+        proc = cli("install", "-c", url, "--override-channels", "--json", cwd=served_workspace,
+                   extra_env={"CONDA_PIXI_BACKENDS_ROOT": str(fresh)})  # fmt: skip
+    installed = {b["name"]: b for b in as_json(proc)["backends"]}
+    assert {b["status"] for b in installed.values()} == {"installed"}
+    assert installed[BACKEND]["channels"] == [url] and installed[BACKEND]["version"] == "0.2.0"
+    meta = Path(installed[BACKEND]["prefix"]) / "conda-meta"
+    urls = [json.loads(p.read_text())["url"] for p in meta.glob("*.json")]
+    assert urls and all(u.startswith(f"{url}/") for u in urls), "every package from the bundle"
+    negotiate(fresh / "bin" / BACKEND, env={"PATH": "/usr/bin:/bin"})
