@@ -108,11 +108,9 @@ def write(store: Store, prefix: Path) -> list[Path]:
 
 
 def encoded(path: Path, text: str) -> bytes:
-    """The bytes of a script as written: UTF-8, with CRLF line ends in a `.bat` (cmd.exe on
-    Windows can miss a GOTO label in a file with bare LF line ends)."""
-    if path.suffix == EXTENSIONS["cmd"]:
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return text.encode("utf-8")
+    """The bytes of a script as written for the shell its extension names."""
+    shell = next(shell for shell, ext in EXTENSIONS.items() if path.suffix == ext)
+    return shells.encode(shell, text)
 
 
 def remove(store: Store, prefix: Path) -> list[Path]:

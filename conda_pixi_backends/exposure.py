@@ -175,26 +175,26 @@ def refresh(store: Store, exposed: dict[str, str]) -> None:
 
 def _changes(
     store: Store, exposed: dict[str, str]
-) -> tuple[list[tuple[Path, str, int | None]], list[Path]]:
+) -> tuple[list[tuple[Path, bytes, int | None]], list[Path]]:
     """What exposing `exposed` changes: the files of bin/, activate/ and exposed.json that do
     not hold what they should, and the launchers in bin/ that nothing exposes any more."""
     by_name = candidates(store)
     live = live_exposure(store, exposed, {r.env_name: r for rs in by_name.values() for r in rs})
     home = windows.cmd_path(store.root)
-    files: list[tuple[Path, str, int | None]] = [
+    files: list[tuple[Path, bytes, int | None]] = [
         (
             launcher_path(store, name, platform_of(record)),
-            launcher_text(record, by_name.get(name, ()), home),
+            launcher_text(record, by_name.get(name, ()), home).encode("utf-8"),
             0o755,
         )
         for name, record in live.items()
     ]
     files += [
-        (store.activate / filename, activation_text(store, shell, live), None)
+        (store.activate / filename, shells.encode(shell, activation_text(store, shell, live)), None)
         for shell, filename in shells.SHELLS.items()
     ]
     mapping = {name: exposed[name] for name in sorted(live)}
-    files.append((store.exposed_file, json.dumps(mapping, indent=2) + "\n", None))
+    files.append((store.exposed_file, (json.dumps(mapping, indent=2) + "\n").encode(), None))
     wanted = {launcher_path(store, name, platform_of(r)).name for name, r in live.items()}
     stale = [p for p in store.bin.iterdir() if p.name not in wanted and not p.name.startswith(".")]
     return [f for f in files if not _holds(*f)], stale
@@ -217,11 +217,11 @@ def own_launcher(store: Store, override: Override) -> bool:
     )
 
 
-def _holds(path: Path, text: str, mode: int | None) -> bool:
+def _holds(path: Path, data: bytes, mode: int | None) -> bool:
     """Whether `path` already is what would be written (an executable, for a launcher)."""
     try:
-        same = path.read_bytes().decode("utf-8") == text  # as written: a .bat has CRLF
-    except (OSError, UnicodeDecodeError):
+        same = path.read_bytes() == data
+    except OSError:
         return False
     return same and (mode is None or os.access(path, os.X_OK))
 
@@ -230,6 +230,6 @@ def hook_text(store: Store, shell: str) -> str:
     """The activation script for a shell: the static file, or what it would hold."""
     path = store.activate / shells.SHELLS[shell]
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # as `shells.encode` wrote it
     except OSError:
         return activation_text(store, shell, live_exposure(store, store.exposed()))

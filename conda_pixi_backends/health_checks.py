@@ -226,7 +226,7 @@ def activation_scripts(store: Store, exposed: dict[str, str]) -> Finding:
     dangling: set[str] = set()
     for shell, filename in shells.SHELLS.items():
         try:
-            text = (store.activate / filename).read_text(encoding="utf-8")
+            text = (store.activate / filename).read_text(encoding="utf-8-sig")  # shells.encode
         except OSError:
             missing.append(filename)
             continue
@@ -260,7 +260,7 @@ def conda_env(store: Store, prefix: Path) -> Finding:
 
     def read(path: Path) -> str | None:
         try:
-            return path.read_text(encoding="utf-8")
+            return path.read_text(encoding="utf-8-sig")  # as shells.encode wrote it
         except OSError:
             return None
 

@@ -12,16 +12,16 @@ script's bin directory cannot hold `%` either; and a user's own PATH or
 PIXI_BUILD_BACKEND_OVERRIDE holding `"` (or `!` with delayed expansion enabled by default)
 is not carried through.
 
-Every activation script is UTF-8 with `\n` line ends, as the store writes everything and reads
-it back (`doctor`, `shell-hook`, the check before a rewrite). That falls short of Windows:
-PowerShell 5.1 reads a `.ps1` without a BOM in the ANSI code page, and cmd.exe reads a `.bat`
-in the OEM one (a non-ASCII store path needs PowerShell 7 or `chcp 65001`). The `.bat`
-launchers of Windows environments are ASCII with CRLF line ends: they name the store only
-through their own folder (`%~dp0`).
+Scripts are written as each shell reads them best (`encode`): UTF-8, with CRLF line ends for
+cmd.exe and a BOM for PowerShell, whose 5.1 reads a `.ps1` without one in the ANSI code page.
+cmd.exe still reads a `.bat` in the console's code page (a non-ASCII store path in
+`activate.bat` needs `chcp 65001`); the `.bat` launchers of Windows environments are ASCII
+with CRLF line ends: they name the store only through their own folder (`%~dp0`).
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import sys
@@ -61,6 +61,16 @@ _HINTS = {
                    "$PROFILE", ". {script}"),
     "cmd": ("call {script}", "an AutoRun script", "call {script}"),
 }  # fmt: skip
+
+
+def encode(shell: str, text: str) -> bytes:
+    """A script's bytes for `shell`: UTF-8; CRLF line ends for cmd.exe (which can miss a GOTO
+    label in a file with bare LF ones) and a BOM for PowerShell. Read back as UTF-8 with a BOM
+    (`utf-8-sig`) and universal newlines, it is `text` again."""
+    if shell == "cmd":
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    data = text.encode("utf-8")
+    return codecs.BOM_UTF8 + data if shell == "powershell" else data
 
 
 def detect(environ: Mapping[str, str] | None = None) -> str:

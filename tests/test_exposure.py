@@ -66,7 +66,13 @@ def test_shell_hook_prints_the_static_script(
     for shell in ("bash", "zsh", "fish", "xonsh", "powershell", "cmd"):
         hook = cli("shell-hook", "--shell", shell)
         assert hook.returncode == 0, hook.stderr
-        assert hook.stdout == (root / "activate" / shells.SHELLS[shell]).read_text(encoding="utf-8")
+        data = (root / "activate" / shells.SHELLS[shell]).read_bytes()
+        # As each shell reads best: a BOM for PowerShell 5.1, CRLF for cmd.exe, else plain.
+        assert data.startswith(b"\xef\xbb\xbf") == (shell == "powershell")
+        lines = data.split(b"\n")[:-1]
+        assert lines and all(line.endswith(b"\r") == (shell == "cmd") for line in lines)
+        # shell-hook prints the script's text: without the BOM, in text mode's line ends.
+        assert hook.stdout == data.decode("utf-8-sig").replace("\r\n", "\n")
         assert str(root / "bin") in hook.stdout
     sh = cli("shell-hook", "--shell", "sh")  # POSIX sh
     assert sh.stdout == (root / "activate" / "activate.sh").read_text(encoding="utf-8")

@@ -186,7 +186,9 @@ def test_launcher_runs_directly_and_shell_hook_matches(
     for shell in ("bash", "zsh", "fish", "xonsh", "powershell", "cmd"):
         hook = cli(env, "shell-hook", "--shell", shell, "--root", str(root), cwd=base)
         assert hook.returncode == 0, hook.stderr
-        assert hook.stdout == (root / "activate" / shells.SHELLS[shell]).read_text(encoding="utf-8")
+        assert hook.stdout == (root / "activate" / shells.SHELLS[shell]).read_text(
+            encoding="utf-8-sig"
+        )  # no BOM printed
     which = cli(env, "which", BACKEND, "--root", str(root), cwd=base)
     assert which.stdout == f"{root / 'bin' / BACKEND}\n"
     assert_nothing_ran(base)

@@ -365,9 +365,10 @@ def test_activate_in_scripts_restore_exactly_in_wine(built: dict[str, Path]) -> 
     (prefix / "conda-meta").mkdir(parents=True, exist_ok=True)
     written = conda_envs.write(store, prefix)  # what activate-in writes: CRLF in a .bat
     assert written and conda_envs.write(store, prefix) == []
-    for path in written:
+    for path in written:  # CRLF in a .bat, a BOM in a .ps1 (PowerShell 5.1), else plain
         data = path.read_bytes()
         assert (b"\n" not in data.replace(b"\r\n", b"")) == (path.suffix == ".bat"), path
+        assert data.startswith(b"\xef\xbb\xbf") == (path.suffix == ".ps1"), path
     # The same scripts with the store as cmd.exe sees it (Z:\...), as on Windows.
     bin_dir = windows.cmd_path(store.bin)
     static = windows.cmd_path(store.activate / "activate.bat")
