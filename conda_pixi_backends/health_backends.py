@@ -79,7 +79,7 @@ def check(ctx: Context, name: str, request: Request | None) -> list[Finding]:
     if override is not None and not exposure.own_launcher(ctx.store, override):
         _overridden(rows, override, ctx.env, ctx.probes)
         return rows.found
-    install, reinstall = _commands(request, serving.record)
+    install, reinstall = _commands(request, serving.record, ctx.cfg.platform)
     if request is not None:
         if not _resolves(rows, ctx.store, request, serving, install):
             return rows.found
@@ -96,7 +96,11 @@ def check(ctx: Context, name: str, request: Request | None) -> list[Finding]:
     ctx.probes.append(Probe(rows.add("responds", FAIL, "not probed"), str(launcher), reinstall))
     if serving.record is not None:
         api_version(rows, ctx.cfg, serving.record, install)
-    _active(rows, override, ctx.env, launcher)
+    if windows.native() or serving.record is None or not exposure.for_windows(serving.record):
+        _active(rows, override, ctx.env, launcher)
+    else:
+        detail = "a Windows backend: activate.bat and activate.ps1 hand it to Pixi, not this shell"
+        rows.add("active", OK, detail)
     return rows.found
 
 
@@ -113,21 +117,33 @@ def _serving(ctx: Context, name: str, request: Request | None) -> Serving:
     return Serving(env_name, record, default, others)
 
 
-def _commands(request: Request | None, record: EnvRecord | None) -> tuple[str, str]:
-    """The commands that install this backend, and that install it again from scratch."""
-    from conda_pixi_backends import model, plan
+def _commands(request: Request | None, record: EnvRecord | None, platform: str) -> tuple[str, str]:
+    """The commands that install this backend, and that install it again from scratch (with
+    `--platform` when it is not `platform`, the configured one)."""
+    from conda_pixi_backends import plan
 
     if request is None and record is not None:
         request = plan.request_from_record(record)
     if request is None:
         return fix_command(), fix_command()  # nothing to reinstall from: drop it from the exposure
+    install, reinstall = _install_commands(request, from_record=record is not None)
+    if request.platform == platform:
+        return install, reinstall
+    return f"{install} --platform {request.platform}", f"{reinstall} --platform {request.platform}"
+
+
+def _install_commands(request: Request, *, from_record: bool) -> tuple[str, str]:
+    """By where the request came from: its manifest, the config, or (`from_record`) the
+    environment's own metadata, whose channels it names."""
+    from conda_pixi_backends import model
+
     manifests = model.manifest_sources(request.sources)
     if manifests:
         first = manifests[0]
         return command("install", "-m", first), command("install", "--force", "-m", first)
     if model.CONFIG in request.sources:
         return command("sync"), command("install", "--force", request.spec)
-    if record is not None:  # exposed only: its own request, channels included
+    if from_record:
         channels = [a for c in request.channels for a in ("-c", c)]
         args = ["install", "--override-channels", *channels, request.spec]
         return command(*args), command("install", "--force", *args[1:])
@@ -221,9 +237,9 @@ def _executable(rows: Rows, launcher: Path, serving: Serving) -> bool:
         rows.add("executable", FAIL, f"{launcher}: not executable", fix_command())
         return False
     if serving.record is not None and serving.record.executable and serving.default is not None:
-        current = launcher.read_text(encoding="utf-8", errors="replace")
         home = windows.cmd_path(launcher.parent.parent)  # the store's root (for a .bat)
-        if current != exposure.launcher_text(serving.default, serving.others, home):
+        wanted = exposure.launcher_text(serving.default, serving.others, home)
+        if launcher.read_bytes() != wanted.encode("utf-8"):  # as written: a .bat has CRLF
             detail = f"{launcher}: differs from what its metadata gives"
             rows.add("executable", WARN, detail, fix_command())
             return True

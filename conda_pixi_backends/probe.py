@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from conda_pixi_backends import windows
+
 REQUEST = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -88,11 +90,18 @@ def negotiate(
     Returns within `timeout` (plus at most a second to learn the exit code of a backend that
     closed its output), never raises for what the backend does, and leaves no process behind:
     stdin stays open, as Pixi keeps it, and the process group is killed and reaped at the end.
+    A path to a `.bat` is started through cmd.exe (`windows.started`).
     """
-    if isinstance(argv_or_path, (str, os.PathLike)):
-        argv = [os.fspath(argv_or_path)]
-    else:
-        argv = [os.fspath(a) for a in argv_or_path]
+    if not isinstance(argv_or_path, (str, os.PathLike)):
+        return _negotiate([os.fspath(a) for a in argv_or_path], timeout, env)
+    try:
+        with windows.started(os.fspath(argv_or_path)) as argv:
+            return _negotiate(argv, timeout, env)
+    except OSError as exc:  # a .bat where no cmd.exe runs
+        return ProbeResult(NOT_STARTED, f"cannot be started: {exc.strerror or exc}")
+
+
+def _negotiate(argv: list[str], timeout: float, env: Mapping[str, str] | None) -> ProbeResult:
     start = time.monotonic()
     posix = os.name == "posix"
     try:

@@ -10,10 +10,12 @@ the system that installed them. Standard library only: exposure imports this.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Iterator
     from pathlib import Path
 
 #: Wine's drive for the root of the Unix file system (its default configuration).
@@ -55,6 +57,41 @@ def cmd_command() -> list[str] | None:
 
     wine = shutil.which("wine") or shutil.which("wine64")
     return [wine, "cmd"] if wine else None
+
+
+@contextmanager
+def started(path: str) -> Iterator[list[str]]:
+    """The command that starts the program at `path`, valid inside the `with`: a batch file
+    off Windows through Wine's `cmd /D /C` (on Windows, CreateProcess runs it through cmd.exe
+    itself), anything else as it is. OSError where no cmd.exe can run a batch file.
+
+    `wine` quotes its arguments for Windows its own way (`\\"`, which cmd.exe does not read),
+    so a batch file whose path is not plain is started through a plain-named link to the folder
+    above its own: a launcher finds the store from its folder (`%~dp0..`), which stays right.
+    """
+    if native() or not path.lower().endswith((".bat", ".cmd")):
+        yield [path]
+        return
+    command = cmd_command()
+    if command is None:
+        import errno
+
+        raise OSError(errno.ENOEXEC, "a Windows batch file: install Wine to run it here")
+    folder, name = os.path.split(os.path.abspath(path))
+    if plain(path) or not plain(os.path.join(os.path.basename(folder), name)):
+        yield [*command, "/D", "/C", cmd_path(path)]
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
+        link = os.path.join(tmp, "up")
+        os.symlink(os.path.dirname(folder), link, target_is_directory=True)
+        yield [*command, "/D", "/C", cmd_path(os.path.join(link, os.path.basename(folder), name))]
+
+
+def plain(path: str) -> bool:
+    """Whether `path` holds nothing cmd.exe (or `wine`'s quoting) could take for syntax."""
+    return all(c.isascii() and (c.isalnum() or c in "_./+-") for c in path)
 
 
 def cmd_environment() -> dict[str, str] | None:

@@ -421,3 +421,28 @@ def test_activate_in_scripts_restore_exactly_in_wine(built: dict[str, Path]) -> 
         assert stacked["PIXI_BUILD_BACKEND_OVERRIDE"] == active["PIXI_BUILD_BACKEND_OVERRIDE"]
         assert sections["unstacked"] == active, name
         assert sections["stack-deactivated"] == before, name
+
+
+def test_doctor_and_run_start_a_windows_launcher_through_cmd(built: dict[str, Path]) -> None:
+    """Off Windows, `doctor` probes a `.bat` launcher through Wine's cmd.exe (it answers
+    negotiateCapabilities), checks its bytes (CRLF) against its metadata, and knows this shell
+    is not the one that hands it to Pixi; `run` starts it the same way, its exit code kept."""
+    tmp, root = built["tmp"], built["hostile"]
+    doctor = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends", "doctor", "--json", "--root", str(root)],
+        capture_output=True, text=True, timeout=300, cwd=tmp, env=_clean_env(tmp),
+    )  # fmt: skip
+    rows = json.loads(doctor.stdout)["checks"]
+    checks = {c["check"]: c for c in rows if c["backend"] == BACKEND}
+    for check in ("environment", "executable", "responds", "active"):
+        assert checks[check]["status"] == "ok", checks[check]["detail"]
+    assert "negotiateCapabilities" in checks["responds"]["detail"]
+    run = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends", "run", BACKEND, "--root", str(root),
+         "--", "--exit=3", "plain"],
+        capture_output=True, text=True, timeout=300, cwd=tmp, env=_clean_env(tmp),
+    )  # fmt: skip
+    assert run.returncode == 3, run.stderr
+    report = json.loads(run.stdout.splitlines()[-1])
+    assert report["argv"] == ["--exit=3", "plain"]
+    assert report["env"]["DEMO_RUNTIME_ACTIVE"] == "1", "the launcher applied the activation"

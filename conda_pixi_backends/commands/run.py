@@ -58,15 +58,18 @@ def run(args: argparse.Namespace) -> int:
     if "--" in argv:  # `run NAME [--root DIR] [-v] -- ARGS`: ours before `--`, the backend's after
         ours, argv = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
         _our_flags(args, ours)
+    from conda_pixi_backends import windows
+
     path = common.executable(common.store(args), args.name)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
-        if os.name == "nt":  # no exec on Windows: wait for the child and pass its code on
-            import subprocess
+        with windows.started(path) as start:  # a Windows launcher off Windows: Wine's cmd.exe
+            if os.name == "nt" or start[0] != path:  # wait, and pass the exit code on
+                import subprocess
 
-            return subprocess.call([path, *argv])
-        os.execv(path, [path, *argv])
+                return subprocess.call([*start, *argv])
+            os.execv(path, [path, *argv])
     except OSError as exc:
         raise OperationError(f"{args.name}: cannot run {path}: {exc.strerror or exc}") from None
     return 0  # pragma: no cover - execv does not return
