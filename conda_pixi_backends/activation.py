@@ -34,6 +34,39 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
 
 
 def capture_activation(prefix: Path) -> Activation:
+    """What activating the environment at `prefix` does, for its launchers.
+
+    An environment with nothing to run or read on activation (no `etc/conda/activate.d` or
+    `env_vars.d` entries, no `conda-meta/state`) is activated by setting CONDA_PREFIX and
+    prepending py-rattler's PATH entries: that is recorded without a shell (a test holds it to
+    what bash records). Any other is recorded by running its activation (`recorded_by_bash`).
+    """
+    if os.name == "nt":  # pragma: no cover - a Windows host installs Windows environments
+        return capture_cmd_activation(prefix)
+    if not _runs_anything(prefix):
+        base_path = _base_path()
+        variables = ActivationVariables(None, base_path, PathModificationBehavior.Replace)
+        paths = cast("list[Path]", activate(prefix, variables, Shell.bash).path)
+        prepend = [str(p) for p in paths[: max(len(paths) - len(base_path), 0)]]
+        return Activation(path_prepend=prepend, set={"CONDA_PREFIX": str(prefix)})
+    return recorded_by_bash(prefix)
+
+
+def _base_path() -> list[str]:
+    """The PATH entries activation starts from (py-rattler prepends to them)."""
+    return (os.environ.get("PATH") or os.defpath).split(os.pathsep)
+
+
+def _runs_anything(prefix: Path) -> bool:
+    """Whether activating `prefix` runs or reads anything of the environment's own."""
+    etc = prefix / "etc" / "conda"
+    folders = (etc / "activate.d", etc / "env_vars.d")
+    return (prefix / "conda-meta" / "state").exists() or any(
+        any(folder.iterdir()) for folder in folders if folder.is_dir()
+    )
+
+
+def recorded_by_bash(prefix: Path) -> Activation:
     """Run the environment's activation in a real shell and record what it changes.
 
     py-rattler writes the script (activate.d scripts, env_vars.d, state variables); bash runs
@@ -41,11 +74,8 @@ def capture_activation(prefix: Path) -> Activation:
     The script sees the prefix through a symlink with a plain name, so a store path with
     quotes, `$` or backticks is never parsed by a shell; recorded values get the real path back.
     """
-    if os.name == "nt":  # pragma: no cover - a Windows host installs Windows environments
-        return capture_cmd_activation(prefix)
-    path_var = os.environ.get("PATH") or os.defpath
-    base_path = path_var.split(os.pathsep)
-    base = {"PATH": path_var, "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
+    base_path = _base_path()
+    base = {"PATH": os.pathsep.join(base_path), "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
     with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
         alias = Path(tmp) / "prefix"
         if not _SAFE_PATH.fullmatch(str(alias)):

@@ -289,3 +289,39 @@ def test_progress_on_a_terminal_only(cli: Run, env: dict, tmp_path: Path) -> Non
     assert "installing packages" in screen, "py-rattler's progress bars"
     json_run = cli("install", BACKEND, "--root", str(tmp_path / "c"), "--json")
     assert json_run.stderr == ""
+
+
+PLAIN_BACKEND = """#!/bin/sh
+printf '%s\\n' "$CONDA_PREFIX" "${PATH%%:*}"
+"""
+
+
+def test_an_environment_with_nothing_to_activate_is_recorded_without_a_shell(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """No activate.d, env_vars.d or state: the activation is CONDA_PREFIX and py-rattler's PATH
+    entries, recorded without bash, and exactly what bash records (should py-rattler's
+    activation ever do more, this fails); the launcher applies it, under a hostile store path."""
+    from conda_pixi_backends import activation, demo
+    from conda_pixi_backends.store import Store
+
+    channel = tmp_path / "plain-channel"
+    demo.build_package(channel, "pixi-build-api-version", demo.API_VERSION)
+    demo.build_package(channel, "pixi-build-plain", "1.0", {"bin/pixi-build-plain": PLAIN_BACKEND},
+                       ["pixi-build-api-version"], executables=["bin/pixi-build-plain"])  # fmt: skip
+    demo.index(channel)
+    root = tmp_path / "st ore 'q' $x"
+    proc = subprocess.run(
+        [*CLI, "install", "pixi-build-plain", "-c", channel.as_uri(), "--override-channels",
+         "--json"], env={**env, "CONDA_PIXI_BACKENDS_ROOT": str(root)}, cwd=tmp_path,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    (row,) = as_json(proc)["backends"]
+    record = Store(root).record(f"pixi-build-plain-{row['key']}")
+    assert record is not None
+    prefix = Path(record.prefix)
+    assert record.activation == activation.recorded_by_bash(prefix)
+    assert record.activation.set == {"CONDA_PREFIX": str(prefix)}
+    ran = subprocess.run([str(root / "bin" / "pixi-build-plain")], env={"PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert ran.stdout.splitlines() == [str(prefix), str(prefix / "bin")]
