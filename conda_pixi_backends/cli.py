@@ -161,15 +161,16 @@ def _run(args: argparse.Namespace) -> int:
 
 def _print_json_error(exc: CPBError) -> None:
     """With --json, a failure is one JSON object on stdout too, as conda prints its errors:
-    the kind of error, its message, the input it names first (a file, key, flag, variable or
-    spec: what comes before the first ': ') and the exit code."""
+    the kind of error, its message, for bad input the input it names first (a file, key, flag,
+    variable or spec: what comes before the first ': '), and the exit code."""
+    from conda_pixi_backends.errors import UserInputError
 
     message = str(exc)
     named, sep, _ = message.partition(": ")
     error = {
         "type": type(exc).__name__,
         "message": message,
-        "input": named if sep else None,
+        "input": named if sep and isinstance(exc, UserInputError) else None,
         "exit_code": exc.exit_code,
     }
     common.print_json({"error": error})

@@ -51,8 +51,8 @@ A failure with `--json` is one object too, beside the usual line on standard err
 ```
 
 `type` is `UserInputError` (bad input, exit 2) or `OperationError` (a failed operation, exit
-1); `input` is what the message names first (a file and line, a variable, a flag, a spec),
-or `null`.
+1); for bad input, `input` is what the message names first (a file and line, a variable, a
+flag, a spec), else `null`.
 
 `config show --json` without `--sources` prints each setting's effective value, by name.
 """

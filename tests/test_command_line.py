@@ -97,6 +97,13 @@ def test_a_failure_with_json_is_one_json_object(cli: Run, root: Path) -> None:
     missing = cli("list", "--json", extra_env={"CONDA_PIXI_BACKENDS_PLATFORM": "amiga"})
     assert missing.returncode == 2
     assert json.loads(missing.stdout)["error"]["input"] == "CONDA_PIXI_BACKENDS_PLATFORM"
+    # A failed operation names no input: its message is not about what the user gave.
+    unreachable = cli("install", BACKEND, "-c", "http://127.0.0.1:9/none", "--override-channels",
+                      "--json")  # fmt: skip
+    assert unreachable.returncode == 1
+    error = json.loads(unreachable.stdout)["error"]
+    assert error["type"] == "OperationError" and error["input"] is None
+    assert error["message"].startswith("cannot read channels")
 
 
 def test_hints_name_the_command_that_was_run(env: dict[str, str], tmp_path: Path) -> None:
