@@ -129,5 +129,5 @@ def reason_text(reason: Reason) -> str:
     if kind == "config":
         return "asked for by the 'backends' setting"
     if kind == "recent":
-        return f"used {reason['last_used']}"
+        return f"used {reason['last_used'][:19].replace('T', ' ')} UTC"
     return "exposed"
