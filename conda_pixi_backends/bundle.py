@@ -13,7 +13,9 @@ checked against the lock), repodata indexed by py-rattler (with `.zst`), and thr
 Running again into the same OUTDIR adds what is missing and rewrites nothing that holds what
 it should; a package already there with another sha256 is an error, never overwritten. Each
 file is written through a temporary file and a rename (`atomic.py`), so a failed run leaves
-whole files. Imported only by `bundle`: it needs py-rattler.
+whole files; runs into one OUTDIR take turns (`OUTDIR/.bundle.lock`), so that each one's
+environments are merged into the locks and bundle.json. Imported only by `bundle`: it needs
+py-rattler.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
 import rattler
+from filelock import FileLock
 from rattler.index import index_fs
 from rattler.package_streaming import download_to_path
 
@@ -53,6 +56,8 @@ if TYPE_CHECKING:
 UPSTREAM_LOCK = "pixi-backends.lock"
 BUNDLE_LOCK = "bundle.lock"
 CONTENTS = "bundle.json"
+#: Taken by a run for its whole length: runs into one OUTDIR take turns.
+LOCK = ".bundle.lock"
 #: Downloads at once: enough to hide latency, few enough for a shared mirror.
 PARALLEL = 4
 _CHUNK = 1 << 20
@@ -156,13 +161,19 @@ def bundle(
     channel = normalize_channel(str(outdir))
     solved, _ = locked_records(lock_file, requests)
     packages = _packages(requests, solved, lock_file)
-    for package in packages.values():  # before anything is written: a conflict changes nothing
-        _check_existing(outdir, package)
-    missing = [p for p in packages.values() if not (outdir / p.file).is_file()]
-    _download(outdir, missing, fetch, progress=progress)
-    _index(outdir, force=bool(missing))
-    _write_locks(outdir, channel, requests, solved)
-    _write_contents(outdir, packages.values(), requests)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        turn = FileLock(outdir / LOCK, thread_local=False)
+    except OSError as exc:
+        raise OperationError(f"{outdir}: cannot write ({exc.strerror or exc})") from None
+    with turn:
+        for package in packages.values():  # before anything is written: a conflict changes nothing
+            _check_existing(outdir, package)
+        missing = [p for p in packages.values() if not (outdir / p.file).is_file()]
+        _download(outdir, missing, fetch, progress=progress)
+        _index(outdir, force=bool(missing))
+        _write_locks(outdir, channel, requests, solved)
+        _write_contents(outdir, packages.values(), requests)
     return Bundled(outdir, channel, lock_file, list(packages.values()), _names(requests))
 
 

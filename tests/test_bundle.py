@@ -73,6 +73,11 @@ def files(folder: Path) -> dict[str, tuple[int, int, str]]:
     return found
 
 
+def leftovers(outdir: Path) -> list[Path]:
+    """Hidden files and folders in a bundle but its lock: temporary files, staging folders."""
+    return [p for p in outdir.rglob(".*") if p.name != ".bundle.lock"]
+
+
 def bundle(cli: Run, workspace: Path, outdir: Path, *args: str) -> dict:
     return as_json(cli("bundle", str(outdir), "--json", *args, cwd=workspace))
 
@@ -99,7 +104,7 @@ def test_bundle_locks_downloads_and_indexes(
     repodata = json.loads((outdir / "noarch" / "repodata.json").read_text())
     assert {f"noarch/{n}" for n in repodata["packages"]} == set(added)
     assert (outdir / "noarch" / "repodata.json.zst").is_file()
-    assert not [p for p in outdir.rglob(".*")], "no temporary file or staging folder left"
+    assert leftovers(outdir) == [], "no temporary file or staging folder left"
 
     # What is inside, and which backend environment each package serves.
     contents = json.loads((outdir / "bundle.json").read_text())
@@ -256,7 +261,7 @@ def test_a_download_that_does_not_match_the_lock_is_refused(
     assert proc.returncode == 1 and len(proc.stderr.splitlines()) == 1
     assert "does not match the lock file" in proc.stderr, proc.stderr
     assert not (outdir / "noarch" / served.name).exists()
-    assert not [p for p in outdir.rglob(".*")], "no temporary file left"
+    assert leftovers(outdir) == [], "no temporary file left"
     assert not (outdir / "bundle.json").exists(), "no contents for an incomplete bundle"
 
 
@@ -331,3 +336,25 @@ def test_a_bundle_served_over_http_as_the_channel(
     urls = [json.loads(p.read_text())["url"] for p in meta.glob("*.json")]
     assert urls and all(u.startswith(f"{url}/") for u in urls), "every package from the bundle"
     negotiate(fresh / "bin" / BACKEND, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_runs_into_one_bundle_take_turns(
+    env: dict[str, str], served_workspace: Path, tmp_path: Path
+) -> None:
+    """While another run holds the bundle's lock, a run waits, writes nothing, then merges its
+    environments into what is there: two admins bundling at once lose neither's."""
+    from filelock import FileLock
+
+    outdir = tmp_path / "bundle"
+    outdir.mkdir()
+    argv = [*CLI, "bundle", str(outdir), "--json"]
+    with FileLock(outdir / ".bundle.lock"):
+        waiting = subprocess.Popen(argv, env=env, cwd=served_workspace, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=5)
+        assert leftovers(outdir) == [] and not (outdir / "noarch").exists(), "it waits first"
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert len(json.loads(out)["environments"]) == 2
+    assert (outdir / "bundle.json").is_file()
