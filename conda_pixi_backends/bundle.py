@@ -155,9 +155,7 @@ def bundle(
     outdir: Path, requests: Sequence[Request], lock_file: Path, fetch: Fetch, *, progress: bool
 ) -> Bundled:
     """Bundle exactly what `lock_file` pins for `requests` into `outdir` (see the module)."""
-    outdir = Path(os.path.normpath(outdir.absolute()))
-    if outdir.exists() and not outdir.is_dir():
-        raise UserInputError(f"{outdir}: not a folder")
+    outdir = checked_outdir(outdir)
     channel = normalize_channel(str(outdir))
     solved, _ = locked_records(lock_file, requests)
     packages = _packages(requests, solved, lock_file)
@@ -175,6 +173,14 @@ def bundle(
         _write_locks(outdir, channel, requests, solved)
         _write_contents(outdir, packages.values(), requests)
     return Bundled(outdir, channel, lock_file, list(packages.values()), _names(requests))
+
+
+def checked_outdir(outdir: Path) -> Path:
+    """OUTDIR as an absolute, normalised path; a UserInputError when it is no folder."""
+    outdir = Path(os.path.normpath(outdir.absolute()))
+    if outdir.exists() and not outdir.is_dir():
+        raise UserInputError(f"{outdir}: not a folder")
+    return outdir
 
 
 def _names(requests: Iterable[Request]) -> list[str]:

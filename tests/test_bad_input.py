@@ -100,6 +100,20 @@ CASES = [
     case("unknown-flag", "install", "--no-such-flag", names=("--no-such-flag",)),
     case("unknown-flag-before-command", "--no-such-flag", names=("--no-such-flag",)),
     case("unknown-command", "frobnicate", names=("frobnicate",)),
+    case(
+        "bundle-into-a-file",
+        "bundle",
+        "{dir}/afile",
+        names=("{dir}/afile", "not a folder"),
+        files={
+            "afile": "x",
+            "pixi.toml": "[workspace]\n"
+            + CHANNELS_LINE
+            + "platforms = ['linux-64']\npreview = ['pixi-build']\n\n"
+            + PKG
+            + BACKEND_LINE,
+        },
+    ),
     case("no-command", names=("COMMAND",)),
     case(
         "platform-unknown",
@@ -444,7 +458,7 @@ def test_bad_input(
             run_env.pop(name, None)
         else:
             run_env[name] = fill(value)
-    before = snapshot(root)
+    before, folder = snapshot(root), snapshot(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "conda_pixi_backends", *map(fill, argv)],
         env=run_env,
@@ -469,6 +483,7 @@ def test_bad_input(
             2, one_line(lines[0])
         )  # fmt: skip
     assert snapshot(root) == before, "a failed command changed the store"
+    assert snapshot(tmp_path) == folder, "a failed command wrote beside its input"
 
 
 def test_valid_yaml_gives_no_warnings(installed: tuple[Path, dict], tmp_path: Path) -> None:

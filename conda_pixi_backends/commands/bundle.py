@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.errors import command
     from conda_pixi_backends.sizes import human
 
+    bundle.checked_outdir(args.outdir)  # before anything is locked or written
     workspace = common.workspace_root(args.manifest)
     loaded = load({"root": args.root}, workspace=workspace)
     platforms = common.platforms(args.platforms, loaded.settings.platform)
