@@ -81,6 +81,31 @@ def test_install_through_conda(env: dict[str, str], workspace: Path, root: Path)
 
 
 @needs_conda
+def test_commands_that_take_an_environment_or_a_name_through_conda(
+    env: dict[str, str], workspace: Path, root: Path, tmp_path: Path
+) -> None:
+    """conda reads `name` and `prefix` from the parsed arguments as its own -n/-p before a
+    plugin's command runs: activate-in's PREFIX and -n, doctor's -p, and which/run's NAME must
+    reach our command, not conda (a Path there crashed conda with a traceback)."""
+    assert conda("pixi-backend", "install", "--json", env=env, cwd=workspace).returncode == 0
+    prefix = tmp_path / "an env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    written = conda("pixi-backend", "activate-in", str(prefix), env=env, cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert list((prefix / "etc" / "conda" / "activate.d").iterdir())
+    doctor = conda("pixi-backend", "doctor", "-p", str(prefix), "--json", env=env, cwd=workspace)
+    checks = {c["check"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["conda-env"]["status"] == "ok", checks["conda-env"]
+    missing = conda("pixi-backend", "activate-in", "-n", "no-such-env", env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "no-such-env" in missing.stderr.strip().splitlines()[-1]
+    which = conda("pixi-backend", "which", BACKEND, env=env, cwd=workspace)
+    assert which.stdout.strip() == str(root / "bin" / BACKEND)
+    ran = conda("pixi-backend", "run", BACKEND, "--", "--version", env=env, cwd=workspace)
+    assert ran.returncode == 0 and ran.stdout.startswith(BACKEND), ran.stderr
+
+
+@needs_conda
 def test_bad_input_through_conda(env: dict[str, str], tmp_path: Path) -> None:
     proc = conda(
         "pixi-backend",

@@ -29,16 +29,18 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "PIXI_BUILD_BACKEND_OVERRIDE exactly. Default environment: $CONDA_PREFIX."
         ),
     )
-    parser.add_argument(
-        "prefix", nargs="?", type=Path, metavar="PREFIX", help="the environment's folder"
+    parser.add_argument(  # dests other than conda's own (see commands/__init__)
+        "env_prefix", nargs="?", type=Path, metavar="PREFIX", help="the environment's folder"
     )
-    parser.add_argument("-n", "--name", metavar="NAME", help="the environment's name")
+    parser.add_argument(
+        "-n", "--name", metavar="NAME", dest="env_name", help="the environment's name"
+    )
     parser.add_argument("--remove", action="store_true", help="take the scripts out again")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    prefix = conda_envs.target_prefix(args.prefix, args.name)
+    prefix = conda_envs.target_prefix(args.env_prefix, args.env_name)
     store = common.store(args)
     active = os.environ.get("CONDA_PREFIX") == str(prefix)
     if args.remove:

@@ -58,7 +58,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         help=f"seconds a backend has to answer, at most a day (default: {timeout:g})",
     )  # fmt: skip
     parser.add_argument(
-        "-p", "--prefix", type=Path, metavar="PREFIX",
+        "-p", "--prefix", type=Path, metavar="PREFIX", dest="env_prefix",  # see commands/__init__
         help="also check the activate-in scripts of this conda environment",
     )  # fmt: skip
     parser.add_argument(
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from conda_pixi_backends.store import stores_for
 
     cfg = common.settings(args)
-    prefix = args.prefix.expanduser().absolute() if args.prefix else None
+    prefix = args.env_prefix.expanduser().absolute() if args.env_prefix else None
     where = ["--root", args.root] if args.root else []
     report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where)
     fixed: list[str] = []

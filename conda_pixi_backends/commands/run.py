@@ -24,7 +24,7 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
             "else its launcher) with ARGS; standard streams and the exit code are the backend's."
         ),
     )
-    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("backend", metavar="NAME")  # not `name`: see commands/__init__
     parser.add_argument(
         "args", nargs=argparse.REMAINDER, metavar="-- ARGS",
         help="for the backend; --root and -v may come before the --",
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         _our_flags(args, ours)
     from conda_pixi_backends import windows
 
-    path = common.executable(common.store(args), args.name)
+    path = common.executable(common.store(args), args.backend)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
@@ -71,5 +71,5 @@ def run(args: argparse.Namespace) -> int:
                 return subprocess.call([*start, *argv])
             os.execv(path, [path, *argv])
     except OSError as exc:
-        raise OperationError(f"{args.name}: cannot run {path}: {exc.strerror or exc}") from None
+        raise OperationError(f"{args.backend}: cannot run {path}: {exc.strerror or exc}") from None
     return 0  # pragma: no cover - execv does not return

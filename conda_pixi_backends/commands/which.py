@@ -15,10 +15,10 @@ def add_parser(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         help=SUMMARIES["which"],
         description="Print the one path Pixi would run for NAME: its override, else its launcher.",
     )
-    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("backend", metavar="NAME")  # not `name`: see commands/__init__
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(common.executable(common.store(args), args.name))
+    print(common.executable(common.store(args), args.backend))
     return 0
