@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         if isinstance(exc, BrokenPipeError) or exc is process.stdout_failure():
             return process.output_lost(exc)
         if isinstance(exc, CPBError):
-            if getattr(args, "verbose", False):
+            if getattr(args, "tracebacks", False):
                 import traceback
 
                 traceback.print_exc()
@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
                 _print_json_error(exc)
             return exc.exit_code
         # A bug of ours: still one line, the traceback on request.
-        if getattr(args, "verbose", False):
+        if getattr(args, "tracebacks", False):
             raise
         print(
             one_line(f"{prog()}: internal error: {type(exc).__name__}: {exc}")

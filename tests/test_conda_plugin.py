@@ -106,6 +106,27 @@ def test_commands_that_take_an_environment_or_a_name_through_conda(
 
 
 @needs_conda
+def test_our_flags_that_conda_also_has_through_conda(
+    env: dict[str, str], tmp_path: Path, channel: Path
+) -> None:
+    """Our -v (conda has its own -v: `verbose` beside its `verbosity` crashed it), and the
+    flags conda takes as settings of its own (--json, --dry-run, --offline, -c,
+    --override-channels, --platform, -y) reach our command and work."""
+    listed = conda("pixi-backend", "list", "-v", env=env, cwd=tmp_path)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    args = ["install", BACKEND, "-c", channel.as_uri(), "--override-channels", "--platform",
+            "linux-64", "--json", "--dry-run", "-v"]  # fmt: skip
+    dry = conda("pixi-backend", *args, env=env, cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["backends"][0]["status"] == "would-install"
+    bad = conda("pixi-backend", "install", "bad >>>1", "-v", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "Traceback" in bad.stderr, "-v shows the traceback"
+    assert bad.stderr.strip().splitlines()[-1].startswith("conda pixi-backend: error: bad >>>1")
+    removed = conda("pixi-backend", "gc", "-y", "--dry-run", env=env, cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+
+
+@needs_conda
 def test_bad_input_through_conda(env: dict[str, str], tmp_path: Path) -> None:
     proc = conda(
         "pixi-backend",

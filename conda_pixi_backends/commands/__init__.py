@@ -3,9 +3,10 @@
 Command modules import nothing heavy at module level, and only the module of the command that
 runs is imported at all (`cli.configure_parser`): the others are listed by their summaries.
 
-No argument of ours is stored as `name` or `prefix`: under `conda pixi-backend`, conda reads
-those two from the parsed arguments as its own `-n`/`-p` (the environment it works on) before
-the command runs, and a Path there crashed it.
+No argument of ours is stored as `name`, `prefix` or `verbose`: under `conda pixi-backend`,
+conda reads those from the parsed arguments as its own `-n`/`-p` (the environment it works on)
+and `-v` before the command runs; a Path there, or `verbose` beside its `verbosity`, crashed
+it.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def _plain(value: float) -> str:
 
 #: The flags every command takes, before or after its name: `--root`, `-v` and (where the
 #: command prints JSON) `--json`. Given nowhere, they take these values (`fill_globals`).
-GLOBALS = {"root": None, "verbose": False, "json": False}
+GLOBALS = {"root": None, "tracebacks": False, "json": False}
 
 
 def print_json(data: object) -> None:
@@ -92,9 +92,10 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root", metavar="DIR", default=quiet, help="the store (default: setting 'root')"
     )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", default=quiet, help="show tracebacks of errors"
-    )
+    parser.add_argument(  # not `verbose`: conda takes that for its own -v (commands/__init__)
+        "-v", "--verbose", action="store_true", default=quiet, dest="tracebacks",
+        help="show tracebacks of errors",
+    )  # fmt: skip
 
 
 def fill_globals(args: argparse.Namespace) -> str | None:
