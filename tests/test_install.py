@@ -250,6 +250,10 @@ def test_platform_flag_changes_the_key(cli: Run, channel: Path) -> None:
     )
     assert cross["backends"][0]["platform"] == other
     assert cross["backends"][0]["key"] != native["key"]
+    # Installed for another platform: not exposed, and said so; no hint to activate nothing.
+    out = cli("install", BACKEND, "-c", str(channel), "--platform", other).stdout
+    assert "installed" in out and "(not exposed: no launcher runs it on this machine)" in out
+    assert "To hand these backends to Pixi" not in out
 
 
 def read_all(fd: int) -> str:

@@ -446,3 +446,10 @@ def test_doctor_and_run_start_a_windows_launcher_through_cmd(built: dict[str, Pa
     report = json.loads(run.stdout.splitlines()[-1])
     assert report["argv"] == ["--exit=3", "plain"]
     assert report["env"]["DEMO_RUNTIME_ACTIVE"] == "1", "the launcher applied the activation"
+    again = subprocess.run(
+        [sys.executable, "-m", "conda_pixi_backends", "install", BACKEND, "--platform", "win-64",
+         "--override-channels", "-c", (tmp / "channel").as_uri(), "--root", str(root)],
+        capture_output=True, text=True, timeout=300, cwd=tmp, env=_clean_env(tmp),
+    )  # fmt: skip
+    assert f"{BACKEND}.bat" in again.stdout, again.stdout
+    assert "To hand these backends" not in again.stdout, "no POSIX shell's script carries it"

@@ -3,6 +3,7 @@ activate them, or one JSON object (`--json`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, TypedDict
 
@@ -119,13 +120,24 @@ def report(
     width = max(len(r["name"]) for r in rows)
     for row in rows:
         status = row["status"].replace("-", " ")
-        where: str | None = row["executables"][0] if row["executables"] else "(not found on PATH)"
+        if row["executables"]:
+            where: str | None = row["executables"][0]
+        elif row["override"]:
+            where = "(not found on PATH)"
+        else:  # another platform's (or no executable of its name): installed, no launcher
+            where = f"{row['prefix']}  (not exposed: no launcher runs it on this machine)"
         if row["status"] == "would-install":
             where = row["prefix"]
         detail = f"{where}  [{row['override']['variable']}]" if row["override"] else where
         version = f"  ({row['version']})" if row["version"] else ""
         print(f"{row['name']:<{width}}  {status:<17} {detail}{version}")
-    if not dry_run and any(r["status"] in ("installed", "already-installed") for r in rows):
+    # The hint is for this shell's script, which carries no `.bat` launcher off Windows.
+    exposed = [
+        r for r in rows
+        if r["executables"] and not r["override"]
+        and (os.name == "nt" or not r["executables"][0].endswith(".bat"))
+    ]  # fmt: skip
+    if not dry_run and any(r["status"] in ("installed", "already-installed") for r in exposed):
         from conda_pixi_backends import shells
 
         shell = shells.detect()
