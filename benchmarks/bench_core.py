@@ -197,9 +197,9 @@ def main() -> int:
         print(
             f"{'measure':<28} {'ms':>8}   {'baseline':<30} {'ms':>8}  {'ratio':>6}  {'diff ms':>8}  target"
         )
-        for name, value, base_name, base, target in rows:
+        for name, value, base_name, base, goal in rows:
             print(
-                f"{name:<28} {value:8.1f}   {base_name:<30} {base:8.1f}  {value / base:6.2f}  {value - base:8.1f}  {target}"
+                f"{name:<28} {value:8.1f}   {base_name:<30} {base:8.1f}  {value / base:6.2f}  {value - base:8.1f}  {goal}"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

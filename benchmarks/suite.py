@@ -5,7 +5,10 @@
 It builds a channel of N backends (each with M dependencies, some shared, in several
 versions) and measures, every command as a whole process:
 - cold install of 1, 5 and 20 backends in one command, against raw py-rattler solving and
-  installing the same requests (concurrently, one shared package cache) in one process;
+  installing the same requests (concurrently, one shared package cache) in one process, and
+  what each backend past the first adds (wall and CPU time);
+- a new environment from a warm package cache (`install --force`), against raw py-rattler
+  installing again into a removed prefix;
 - no-op install and `sync` with everything present;
 - `list` and `doctor` with 50 environments in the store;
 - sourcing the activation script and running a launcher;
@@ -16,8 +19,10 @@ It prints a table and, with matplotlib installed, writes a PNG plot.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -76,9 +81,18 @@ def build_channel(channel: Path, backends: int) -> list[str]:
 
 
 def timed(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
+    return measured(argv, env)[0]
+
+
+def measured(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + system, of the process and its children) milliseconds of a run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return (time.perf_counter() - start) * 1000
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
 
 
 def median(
@@ -90,6 +104,17 @@ def median(
             setup()
         values.append(run())
     return statistics.median(values)
+
+
+def median_pair(
+    run: Callable[[], tuple[float, float]], repeat: int, setup: Callable[[], object]
+) -> tuple[float, float]:
+    """The medians of the wall and the CPU times of `repeat` runs."""
+    values = []
+    for _ in range(repeat):
+        setup()
+        values.append(run())
+    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
 
 
 def main() -> int:
@@ -113,29 +138,32 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
             shutil.rmtree(work / "raw", ignore_errors=True)
 
-        cold = {}
+        cold: dict[int, tuple[float, float]] = {}
+        raws: dict[int, tuple[float, float]] = {}
         for count in (1, 5, 20):
             specs = names[:count]
-            cold[count] = median(lambda s=specs: timed([*cli, "install", *s], env), n, fresh)
-            raw = [
-                sys.executable,
-                "-c",
-                RAW,
-                channel.as_uri(),
-                str(work / "raw" / "pkgs"),
-                str(work / "raw"),
-                *specs,
-            ]
-            raw_ms = median(lambda r=raw: timed(r), n, fresh)
-            rows.append(
-                (
-                    f"cold install, {count} backend(s)",
-                    cold[count],
-                    "raw py-rattler, same requests",
-                    raw_ms,
-                )
-            )
-        rows.append(("N=20 in one install vs N=1", cold[20], "cold install, 1 backend", cold[1]))
+            ours = [*cli, "install", *specs]
+            raw = [sys.executable, "-c", RAW, channel.as_uri(), str(work / "raw" / "pkgs"),
+                   str(work / "raw"), *specs]  # fmt: skip
+            cold[count] = median_pair(functools.partial(measured, ours, env), n, fresh)
+            raws[count] = median_pair(functools.partial(measured, raw), n, fresh)
+            rows.append((f"cold install, {count} backend(s)", cold[count][0],
+                         "raw py-rattler, same requests", raws[count][0]))  # fmt: skip
+        rows.append(("N=20 in one install vs N=1", cold[20][0], "cold install, 1 backend", cold[1][0]))  # fmt: skip
+        for kind, i in (("wall", 0), ("CPU", 1)):
+            rows.append((f"per extra backend, {kind}", (cold[20][i] - cold[1][i]) / 19,
+                         "raw py-rattler, per extra", (raws[20][i] - raws[1][i]) / 19))  # fmt: skip
+
+        # A new environment from a warm package cache: ours reinstalls (`--force`), raw
+        # py-rattler installs again into a removed prefix, both from their own warm cache.
+        fresh()
+        timed([*cli, "install", names[0]], env)
+        raw = [sys.executable, "-c", RAW, channel.as_uri(), str(work / "raw" / "pkgs"),
+               str(work / "raw"), names[0]]  # fmt: skip
+        timed(raw)
+        rows.append(("new environment, warm cache", median(lambda: timed([*cli, "install", "--force", names[0]], env), n * 2),
+                     "raw py-rattler, warm cache", median(lambda: timed(raw), n * 2,
+                     lambda: shutil.rmtree(work / "raw" / "env0", ignore_errors=True))))  # fmt: skip
 
         fresh()
         timed([*cli, "install", *names[:20]], env)
@@ -178,7 +206,12 @@ def main() -> int:
 
             conda_ms = median(conda_create, n, lambda: shutil.rmtree(target, ignore_errors=True))
             rows.append(
-                ("install, 1 backend (cold)", cold[1], "conda create --offline, same env", conda_ms)
+                (
+                    "install, 1 backend (cold)",
+                    cold[1][0],
+                    "conda create --offline, same env",
+                    conda_ms,
+                )
             )
         else:
             print("conda is not importable: the comparison with `conda create` is left out")

@@ -85,6 +85,7 @@ def read(module: str) -> tuple[dict[str, Shape], dict[str, str]]:
     imported = IMPORTS.setdefault(module, {})
     for node in ast.walk(tree):  # also those under `if TYPE_CHECKING:` and in functions
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE.name):
+            assert node.module is not None
             base = node.module.replace(".", "/").removeprefix(PACKAGE.name).strip("/")
             for alias in node.names:
                 whole = f"{base}/{alias.name}".strip("/")
@@ -97,7 +98,7 @@ def read(module: str) -> tuple[dict[str, Shape], dict[str, str]]:
             shape = Shape(node.name, module, ast.get_docstring(node) or "", bases)
             for item in node.body:
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    comment = []
+                    comment: list[str] = []
                     at = item.lineno - 2
                     while at >= 0 and lines[at].strip().startswith("#:"):
                         comment.insert(0, lines[at].strip()[2:].strip())
