@@ -28,9 +28,6 @@ _SHELL_OWN = {"PATH", "PWD", "OLDPWD", "SHLVL", "_", "CONDA_SHLVL"}
 _CMD_OWN = {"PATH", "CONDA_SHLVL", "PROMPT", "ERRORLEVEL", "CD", "=EXITCODE"}
 #: Separates the two dumps of the environment in the recording's output.
 _MARK = "__CPB_ACTIVATED__"
-#: What py-rattler's activation script can carry safely: its bash script puts the prefix in
-#: double quotes, where `$(...)` and backticks would run (seen with py-rattler 0.28).
-_SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
 
 
 def capture_activation(prefix: Path) -> Activation:
@@ -78,7 +75,9 @@ def recorded_by_bash(prefix: Path) -> Activation:
     base = {"PATH": os.pathsep.join(base_path), "HOME": os.environ.get("HOME", "/"), "LC_ALL": "C"}
     with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
         alias = Path(tmp) / "prefix"
-        if not _SAFE_PATH.fullmatch(str(alias)):
+        # py-rattler's bash script puts the prefix in double quotes, where `$(...)` and
+        # backticks would run (seen with py-rattler 0.28): the alias must be plain.
+        if not windows.plain(str(alias)):
             raise OperationError(f"the temporary folder {tmp!r} is not a plain path; set TMPDIR")
         alias.symlink_to(prefix, target_is_directory=True)
         variables = ActivationVariables(None, base_path, PathModificationBehavior.Replace)
@@ -127,7 +126,7 @@ def capture_cmd_activation(prefix: Path) -> Activation:
         )
     with tempfile.TemporaryDirectory(prefix="cpb-") as tmp:
         alias = Path(tmp) / "prefix"
-        if not _SAFE_PATH.fullmatch(str(alias)) and not windows.native():
+        if not windows.plain(str(alias)) and not windows.native():
             raise OperationError(f"the temporary folder {tmp!r} is not a plain path; set TMPDIR")
         _link(alias, prefix)
         variables = ActivationVariables(None, ["%PATH%"], PathModificationBehavior.Replace)

@@ -337,7 +337,7 @@ class Store:
         or another process notes a use right now) or the metadata cannot be written (a read-only
         shared store).
         """
-        if not self._changes(record, manifests, workspaces):
+        if not self._rewrites(record, manifests, workspaces):
             path = self.metadata_path(record.env_name)
             with contextlib.suppress(OSError):
                 stat = os.stat(path)
@@ -361,7 +361,7 @@ class Store:
         except (Timeout, OSError):
             return record
 
-    def _changes(self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str]) -> bool:
+    def _rewrites(self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str]) -> bool:
         """Whether noting this use changes the metadata beyond its last-used time."""
         if not set(manifests) <= set(record.manifests):
             return True

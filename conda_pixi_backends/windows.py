@@ -90,7 +90,7 @@ def started(path: str) -> Iterator[list[str]]:
 
 
 def plain(path: str) -> bool:
-    """Whether `path` holds nothing cmd.exe (or `wine`'s quoting) could take for syntax."""
+    """Whether `path` holds nothing a shell, cmd.exe or `wine`'s quoting could take for syntax."""
     return all(c.isascii() and (c.isalnum() or c in "_./+-") for c in path)
 
 

@@ -3,10 +3,10 @@ activate them, or one JSON object (`--json`)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, TypedDict
 
+from conda_pixi_backends import windows
 from conda_pixi_backends.commands.common import print_json
 from conda_pixi_backends.errors import command
 
@@ -131,11 +131,12 @@ def report(
         detail = f"{where}  [{row['override']['variable']}]" if row["override"] else where
         version = f"  ({row['version']})" if row["version"] else ""
         print(f"{row['name']:<{width}}  {status:<17} {detail}{version}")
-    # The hint is for this shell's script, which carries no `.bat` launcher off Windows.
+    # The hint is for this shell's script, which carries no Windows backend off Windows (those
+    # go to activate.bat and activate.ps1, as exposure.activation_text hands them out).
     exposed = [
         r for r in rows
         if r["executables"] and not r["override"]
-        and (os.name == "nt" or not r["executables"][0].endswith(".bat"))
+        and (windows.native() or not windows.is_windows(r["platform"]))
     ]  # fmt: skip
     if not dry_run and any(r["status"] in ("installed", "already-installed") for r in exposed):
         from conda_pixi_backends import shells
