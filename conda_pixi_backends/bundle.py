@@ -21,6 +21,7 @@ py-rattler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -34,7 +35,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
 import rattler
-from filelock import FileLock
 from rattler.index import index_fs
 from rattler.package_streaming import download_to_path
 
@@ -42,6 +42,7 @@ from conda_pixi_backends.atomic import atomic_write, write_all
 from conda_pixi_backends.errors import OperationError, UserInputError
 from conda_pixi_backends.installer import client, error_text
 from conda_pixi_backends.lock_files import locked_records
+from conda_pixi_backends.locks import hold
 from conda_pixi_backends.model import normalize_channel
 from conda_pixi_backends.sizes import human
 
@@ -161,7 +162,8 @@ def bundle(
     packages = _packages(requests, solved, lock_file)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        turn = FileLock(outdir / LOCK, thread_local=False)
+        turn = contextlib.ExitStack()  # held from here to the end
+        turn.enter_context(hold(outdir / LOCK))
     except OSError as exc:
         raise OperationError(f"{outdir}: cannot write ({exc.strerror or exc})") from None
     with turn:

@@ -326,7 +326,7 @@ def _unkept(
 def _unlocked(store: Store, env: str, *, dry_run: bool) -> bool:
     """No install holds the lock of the environment folder `env` belongs to. A dry run writes
     nothing, not even a lock file: no lock file, no install holding it."""
-    from filelock import Timeout
+    from conda_pixi_backends.locks import Timeout
 
     name = lock_name(env)
     if dry_run and not (store.locks / f"{name}.lock").exists():
@@ -343,10 +343,9 @@ def _sweep_prefixes(store: Store, found: Collection, *, dry_run: bool) -> int:
     no install is working on; returns the bytes freed. Under the `exposure` lock, after the
     launchers are rewritten from the metadata (healing a switch that died before its rewrite),
     so that no launcher names what goes."""
-    from filelock import Timeout
-
     from conda_pixi_backends import exposure
     from conda_pixi_backends.errors import OperationError
+    from conda_pixi_backends.locks import Timeout
 
     if dry_run:
         found.retired = retired_prefixes(store, GRACE_PERIOD)

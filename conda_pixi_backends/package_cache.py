@@ -98,16 +98,14 @@ def sweep(store: Store, *, leaving: set[str], dry_run: bool) -> Sweep:
     """Remove (or, dry, find) the entries that no environment uses once those named in
     `leaving` are gone. The store is read under the cache lock; if an install holds it longer
     than `LOCK_WAIT`, nothing is touched and the result says so."""
-    from filelock import FileLock, Timeout
-
     from conda_pixi_backends.errors import OperationError
+    from conda_pixi_backends.locks import Timeout, hold
 
     result = Sweep()
     if not store.pkgs.is_dir():
         return result
-    lock = FileLock(store.pkgs / ".cache.lock", timeout=LOCK_WAIT, thread_local=False)
     try:
-        with lock:
+        with hold(store.pkgs / ".cache.lock", LOCK_WAIT):
             left = [r for env, r in store.scan()[0].items() if env not in leaving]
             result.entries = unused_entries(store, used_packages(left))
             if not dry_run:

@@ -248,13 +248,12 @@ class Store:
     def lock(self, name: str, timeout: float = -1) -> Iterator[None]:
         """An inter-process lock: one per environment, and `exposure` for bin/ and activate/.
 
-        With a `timeout` (0: do not wait), a lock held elsewhere raises `filelock.Timeout`.
+        With a `timeout` (0: do not wait), a lock held elsewhere raises `locks.Timeout`.
         """
-        from filelock import FileLock
+        from conda_pixi_backends import locks
 
         self.locks.mkdir(parents=True, exist_ok=True)
-        # Not thread-local: the installer takes a lock in a worker thread and frees it in another.
-        with FileLock(self.locks / f"{name}.lock", timeout=timeout, thread_local=False):
+        with locks.hold(self.locks / f"{name}.lock", timeout):
             yield
 
     def record(self, env_name: str) -> EnvRecord | None:
@@ -345,8 +344,6 @@ class Store:
                     os.utime(path)
                     _noted(record, os.stat(path))
                     return record
-        from filelock import Timeout
-
         try:
             with self.lock(record.env_name, timeout=0):
                 current = self.record(record.env_name)
@@ -358,7 +355,7 @@ class Store:
                     current.workspaces.update(dict.fromkeys(workspaces, current.last_used))
                     self.write_record(current)
                 return current
-        except (Timeout, OSError):
+        except OSError:  # held (locks.Timeout), or not ours to write
             return record
 
     def _rewrites(self, record: EnvRecord, manifests: list[str], workspaces: Sequence[str]) -> bool:
@@ -431,8 +428,6 @@ class Store:
         points at. Callers refresh the exposure first, so no launcher names them either."""
         import time
 
-        from filelock import Timeout
-
         live = {Path(r.prefix): r.env_name for r in self.records()}
         removed = []
         for marker in sorted(self.envs.glob("*.retired")):
@@ -446,7 +441,10 @@ class Store:
                 # metadata. Under the lock (free: no reinstall at work) the switch did not happen
                 # (it failed or was killed), so the prefix is not retired after all.
                 env_name = live[prefix]
-                with contextlib.suppress(Timeout, OSError), self.lock(env_name, timeout=0):
+                with (
+                    contextlib.suppress(OSError),
+                    self.lock(env_name, timeout=0),
+                ):  # or locks.Timeout
                     record = self.record(env_name)
                     if record is not None and Path(record.prefix) == prefix:
                         marker.unlink(missing_ok=True)

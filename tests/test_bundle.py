@@ -343,12 +343,12 @@ def test_runs_into_one_bundle_take_turns(
 ) -> None:
     """While another run holds the bundle's lock, a run waits, writes nothing, then merges its
     environments into what is there: two admins bundling at once lose neither's."""
-    from filelock import FileLock
+    from conda_pixi_backends.locks import hold
 
     outdir = tmp_path / "bundle"
     outdir.mkdir()
     argv = [*CLI, "bundle", str(outdir), "--json"]
-    with FileLock(outdir / ".bundle.lock"):
+    with hold(outdir / ".bundle.lock"):
         waiting = subprocess.Popen(argv, env=env, cwd=served_workspace, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
         with pytest.raises(subprocess.TimeoutExpired):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import BACKEND, negotiate
 
-HEAVY = ("rattler", "pydantic", "pydantic_settings", "ruamel", "tomli", "filelock", "platformdirs")
+HEAVY = ("rattler", "pydantic", "pydantic_settings", "ruamel", "tomli", "platformdirs")
 
 
 def _has_conda() -> bool:

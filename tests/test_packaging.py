@@ -36,7 +36,6 @@ PIP_TO_CONDA = {
     "ruamel-yaml": "ruamel.yaml",
     "tomli": "tomli",
     "pluggy": "pluggy",
-    "filelock": "filelock",
     "platformdirs": "platformdirs",
     "shellingham": "shellingham",
     "pytest": "pytest",
