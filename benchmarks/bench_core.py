@@ -97,6 +97,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15)
     n = parser.parse_args().repeat
     work = Path(tempfile.mkdtemp(prefix="cpb-bench-"))
+    os.chdir(work)  # a folder of no workspace, wherever this was started (see suite.py)
     try:
         channel = demo.build_demo_channel(work / "channel")
         root = work / "store"

@@ -22,6 +22,7 @@ import argparse
 import functools
 import importlib.util
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -125,7 +126,12 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/suite.png"))
     opts = parser.parse_args()
     n = opts.repeat
+    plot_path = opts.plot.resolve()
     work = Path(tempfile.mkdtemp(prefix="cpb-suite-"))
+    # Every command runs here, in a folder of no workspace, wherever the suite was started: a
+    # manifest found upward from there (this repository's pyproject.toml) would be read and
+    # measured, by our commands only.
+    os.chdir(work)
     rows: list[tuple[str, float, str, float]] = []
     try:
         channel = work / "channel"
@@ -224,7 +230,7 @@ def main() -> int:
     print(f"{'measure':<34} {'ms':>8}   {'against':<34} {'ms':>8}  {'ratio':>6}")
     for name, value, base_name, base in rows:
         print(f"{name:<34} {value:8.1f}   {base_name:<34} {base:8.1f}  {value / base:6.2f}")
-    plot(rows, opts.plot)
+    plot(rows, plot_path)
     return 0
 
 

@@ -150,7 +150,7 @@ def collect(store: Store) -> Listing:
     walks = WalkCache(store.cache / "sizes.json")
     for env_name, record in complete.items():
         # a prefix never changes once installed: `install --force` and `update` make a new one
-        own = dict(walks.walk(Path(record.prefix), record.created))
+        own = walks.walk(Path(record.prefix), record.created)
         apparent = sum(own.values())
         unique = sum(size for inode, size in own.items() if inode not in seen)
         seen.update(own)
@@ -219,7 +219,7 @@ def _walk_top(store: Store, top: Path, walks: WalkCache) -> Iterable[tuple[Inode
         except OSError:
             continue
         if folder:
-            found += walks.walk(Path(entry.path), str(mtime))
+            found += walks.walk(Path(entry.path), str(mtime)).items()
         else:
             found += [(inode, size) for inode, size, _ in walk(entry.path)]
     return found

@@ -545,3 +545,12 @@ def test_list_remembers_walks_and_stays_exact(cli: Run, channel: Path, root: Pat
         e["size"] for e in remembered["environments"]
     ]
     assert [e["name"] for e in walked["environments"]] == [BACKEND]
+
+    # Walks whose entries are not what list writes are walked again, not trusted.
+    sizes = root / "cache" / "sizes.json"
+    data = json.loads(sizes.read_text())
+    assert data["version"] == 2 and data["walks"]
+    for i, entry in enumerate(data["walks"].values()):
+        entry[1] = [["1", 2], [1, 2, 3], {"1": 2}, "x", [0.5, 1]][i % 5]
+    sizes.write_text(json.dumps(data))
+    assert as_json(cli("list", "--json")) == walked
