@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 #: The two variables: the code names them only through these (the shell templates spell them out).
 OVERRIDE = "PIXI_BUILD_BACKEND_OVERRIDE"
@@ -27,8 +26,7 @@ class OverrideRow(TypedDict):
     value: str | None
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     """One backend replaced by the environment: by a path, or by whatever PATH finds."""
 
     name: str
@@ -68,8 +66,7 @@ class Override:
         return {"variable": self.variable, "value": self.path}
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(NamedTuple):
     """What the environment overrides: everything, or the named backends."""
 
     everything: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 from conda_pixi_backends.exposure import own_launcher
 from conda_pixi_backends.model import (
@@ -90,8 +90,7 @@ def requests_for(
     ]
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     """One workspace whose packages ask for different requests of one backend name: Pixi's
     override maps a name to one executable, so one of them cannot be served there."""
 

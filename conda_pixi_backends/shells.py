@@ -25,9 +25,8 @@ import codecs
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from conda_pixi_backends import templates
 from conda_pixi_backends.overrides import OVERRIDE
@@ -237,12 +236,11 @@ def _activation_values(
     return {"BIN": q(bin_dir)}, each
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """What a launcher runs: an executable, with the activation recorded for its environment."""
 
     executable: str
-    env_set: Mapping[str, str] = field(default_factory=dict)
+    env_set: Mapping[str, str] = {}  # only read: one shared empty default is safe
     env_unset: Sequence[str] = ()
     path_prepend: Sequence[str] = ()
 

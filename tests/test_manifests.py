@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -271,7 +270,7 @@ def test_workspace_members_reached_by_path_dependencies(tmp_path: Path) -> None:
     ]
     assert all(d.channels == (CF,) and d.base == tmp_path for d in found)
     # a and b are one request later (plan merges equal requests and keeps every source).
-    assert replace(found[0], source="") == replace(found[1], source="")
+    assert found[0]._replace(source="") == found[1]._replace(source="")
     assert read_declarations([tmp_path, workspace, a]) == found
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from conda_pixi_backends.discovery.readers import (
     describe,
@@ -98,8 +98,7 @@ def discover(paths: Sequence[Path], context: DiscoveryContext | None = None) -> 
     return found
 
 
-@dataclass(frozen=True)
-class _Workspace:
+class _Workspace(NamedTuple):
     """The workspace being run: its root, and its `exclude-newer` cutoff."""
 
     root: Path
@@ -147,8 +146,7 @@ def _walk(
 def _for_workspace(declaration: Declaration, workspace: _Workspace) -> Declaration:
     """A declaration as the workspace being run needs it: relative channels resolve at its
     root, and its `exclude-newer` limits the solve."""
-    return replace(
-        declaration,
+    return declaration._replace(
         base=workspace.root,
         workspace=workspace.root,
         exclude_newer=workspace.exclude_newer,

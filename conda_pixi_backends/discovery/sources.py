@@ -5,16 +5,14 @@ These are the types a discovery plugin returns (see `conda_pixi_backends.hooks`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from conda_pixi_backends.model import Declaration
 
 
-@dataclass(frozen=True)
-class SourceDependency:
+class SourceDependency(NamedTuple):
     """A dependency that Pixi builds from source: a path, git or URL location.
 
     `where` names the file and key that declared it, for messages. `location` is an absolute
@@ -29,8 +27,7 @@ class SourceDependency:
     backend: Declaration | None = None
 
 
-@dataclass(frozen=True)
-class SourcePackage:
+class SourcePackage(NamedTuple):
     """One source folder (or file) as a reader understands it.
 
     `backend` is what Pixi would run to build it: None for a workspace manifest without a
@@ -45,16 +42,14 @@ class SourcePackage:
     workspace_dependencies: tuple[SourceDependency, ...] = ()
 
 
-@dataclass(frozen=True)
-class DiscoveryContext:
+class DiscoveryContext(NamedTuple):
     """What readers need besides the path: Pixi's `default-channels`, which a recipe or a
     `package.xml` outside any workspace is solved with."""
 
     default_channels: tuple[str, ...] = ("conda-forge",)
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(NamedTuple):
     """A source dependency that cannot be read without fetching it (git, URL): Pixi will
     build it, with a backend only its own manifest names."""
 
