@@ -107,15 +107,25 @@ def median(
     return statistics.median(values)
 
 
-def median_pair(
-    run: Callable[[], tuple[float, float]], repeat: int, setup: Callable[[], object]
-) -> tuple[float, float]:
-    """The medians of the wall and the CPU times of `repeat` runs."""
-    values = []
+Medians = tuple[float, float]
+
+
+def interleaved(
+    ours: Callable[[], Medians],
+    theirs: Callable[[], Medians],
+    repeat: int,
+    setup: Callable[[], object],
+) -> tuple[Medians, Medians]:
+    """The wall and CPU medians of `repeat` runs of each, run in turn (ours, theirs, ours, ...)
+    with `setup` before every run: the machine's drift during the measure touches both alike."""
+    runs: tuple[list[Medians], list[Medians]] = ([], [])
     for _ in range(repeat):
-        setup()
-        values.append(run())
-    return statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)
+        for run, values in zip((ours, theirs), runs, strict=True):
+            setup()
+            values.append(run())
+    first, second = ((statistics.median(v[0] for v in vs), statistics.median(v[1] for v in vs))
+                     for vs in runs)  # fmt: skip
+    return first, second
 
 
 def main() -> int:
@@ -144,15 +154,16 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
             shutil.rmtree(work / "raw", ignore_errors=True)
 
-        cold: dict[int, tuple[float, float]] = {}
-        raws: dict[int, tuple[float, float]] = {}
+        cold: dict[int, Medians] = {}
+        raws: dict[int, Medians] = {}
         for count in (1, 5, 20):
             specs = names[:count]
             ours = [*cli, "install", *specs]
             raw = [sys.executable, "-c", RAW, channel.as_uri(), str(work / "raw" / "pkgs"),
                    str(work / "raw"), *specs]  # fmt: skip
-            cold[count] = median_pair(functools.partial(measured, ours, env), n, fresh)
-            raws[count] = median_pair(functools.partial(measured, raw), n, fresh)
+            cold[count], raws[count] = interleaved(
+                functools.partial(measured, ours, env), functools.partial(measured, raw), n, fresh
+            )
             rows.append((f"cold install, {count} backend(s)", cold[count][0],
                          "raw py-rattler, same requests", raws[count][0]))  # fmt: skip
         rows.append(("N=20 in one install vs N=1", cold[20][0], "cold install, 1 backend", cold[1][0]))  # fmt: skip
@@ -167,9 +178,12 @@ def main() -> int:
         raw = [sys.executable, "-c", RAW, channel.as_uri(), str(work / "raw" / "pkgs"),
                str(work / "raw"), names[0]]  # fmt: skip
         timed(raw)
-        rows.append(("new environment, warm cache", median(lambda: timed([*cli, "install", "--force", names[0]], env), n * 2),
-                     "raw py-rattler, warm cache", median(lambda: timed(raw), n * 2,
-                     lambda: shutil.rmtree(work / "raw" / "env0", ignore_errors=True))))  # fmt: skip
+        again, raw_again = interleaved(
+            functools.partial(measured, [*cli, "install", "--force", names[0]], env),
+            functools.partial(measured, raw), n * 2,
+            lambda: shutil.rmtree(work / "raw" / "env0", ignore_errors=True),
+        )  # fmt: skip
+        rows.append(("new environment, warm cache", again[0], "raw py-rattler, warm cache", raw_again[0]))  # fmt: skip
 
         fresh()
         timed([*cli, "install", *names[:20]], env)
