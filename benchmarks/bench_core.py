@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from conda_pixi_backends import demo
 
@@ -65,17 +66,36 @@ def big_channel(channel: Path, packages: int = 40, files: int = 100) -> Path:
     return channel
 
 
-def median_ms(
-    run: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None
-) -> float:
-    times = []
+T = TypeVar("T")
+
+
+def in_turn(
+    ours: Callable[[], T], theirs: Callable[[], T], repeat: int, setup: Callable[[], object]
+) -> tuple[list[T], list[T]]:
+    """`repeat` results of each, run in turn (ours, theirs, ours, ...) with `setup` before every
+    run: the machine's drift during the measure touches both alike."""
+    results: tuple[list[T], list[T]] = ([], [])
     for _ in range(repeat):
-        if setup:
+        for run, found in zip((ours, theirs), results, strict=True):
             setup()
+            found.append(run())
+    return results
+
+
+def ms(run: Callable[[], object]) -> Callable[[], float]:
+    """`run`, timed: its wall time in milliseconds."""
+
+    def timed() -> float:
         start = time.perf_counter()
         run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        return (time.perf_counter() - start) * 1000
+
+    return timed
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    timed = ms(run)
+    return statistics.median(timed() for _ in range(repeat))
 
 
 def sh(
@@ -113,34 +133,35 @@ def main() -> int:
             str(work / "raw-pkgs"),
         ]
 
-        def clean_store() -> None:
-            shutil.rmtree(root, ignore_errors=True)
+        def empty() -> None:
+            for folder in (root, work / "raw-env", work / "raw-pkgs"):
+                shutil.rmtree(folder, ignore_errors=True)
 
-        def clean_raw() -> None:
-            shutil.rmtree(work / "raw-env", ignore_errors=True)
-            shutil.rmtree(work / "raw-pkgs", ignore_errors=True)
+        def paired(ours: list[str], theirs: list[str], repeat: int) -> tuple[float, float]:
+            """Medians of ours and raw py-rattler, in turn, each from an empty store and cache."""
+            a, b = in_turn(ms(sh(ours, env)), ms(sh(theirs, env)), repeat, empty)
+            return statistics.median(a), statistics.median(b)
 
         rows = []
-        cold = median_ms(sh(install, env), n, clean_store)
-        rattler_raw = median_ms(sh(raw, env), n, clean_raw)
+        cold, rattler_raw = paired(install, raw, n)
         rows.append(
             ("cold install, demo", cold, "raw py-rattler solve+install", rattler_raw, "1.3x")
         )
         # A new environment from a warm package cache: `--force` installs a new prefix (the
         # package cache is full); raw py-rattler installs again into a removed prefix.
         sh(install, env)()
-        warm = median_ms(sh([*install, "--force"], env), n)
         sh(raw, env)()
-        warm_raw = median_ms(
-            sh(raw, env), n, lambda: shutil.rmtree(work / "raw-env", ignore_errors=True)
-        )
+        again, raw_again = in_turn(
+            ms(sh([*install, "--force"], env)), ms(sh(raw, env)), n,
+            lambda: shutil.rmtree(work / "raw-env", ignore_errors=True),
+        )  # fmt: skip
+        warm, warm_raw = statistics.median(again), statistics.median(raw_again)
         rows.append(
             ("new environment, warm cache", warm, "raw py-rattler, warm cache", warm_raw, "1.3x")
         )
         big = [*install[:-1], "pixi-build-bench", "-c", big_channel(work / "big").as_uri()]
         big_raw = [*raw[:3], (work / "big").as_uri(), "pixi-build-bench", *raw[5:]]
-        cold = median_ms(sh(big, env), max(n // 3, 3), clean_store)
-        rattler_raw = median_ms(sh(big_raw, env), max(n // 3, 3), clean_raw)
+        cold, rattler_raw = paired(big, big_raw, max(n // 3, 3))
         rows.append(
             ("cold install, 4000 files", cold, "raw py-rattler solve+install", rattler_raw, "1.3x")
         )

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench_core import isolated_env  # benchmarks/ is on sys.path when run as a script
+from bench_core import in_turn, isolated_env  # benchmarks/ is on sys.path as a script's folder
 
 from conda_pixi_backends import demo
 
@@ -116,13 +116,8 @@ def interleaved(
     repeat: int,
     setup: Callable[[], object],
 ) -> tuple[Medians, Medians]:
-    """The wall and CPU medians of `repeat` runs of each, run in turn (ours, theirs, ours, ...)
-    with `setup` before every run: the machine's drift during the measure touches both alike."""
-    runs: tuple[list[Medians], list[Medians]] = ([], [])
-    for _ in range(repeat):
-        for run, values in zip((ours, theirs), runs, strict=True):
-            setup()
-            values.append(run())
+    """The wall and CPU medians of `repeat` runs of each, in turn (`bench_core.in_turn`)."""
+    runs = in_turn(ours, theirs, repeat, setup)
     first, second = ((statistics.median(v[0] for v in vs), statistics.median(v[1] for v in vs))
                      for vs in runs)  # fmt: skip
     return first, second
