@@ -12,7 +12,9 @@ versions) and measures, every command as a whole process:
 - no-op install and `sync` with everything present;
 - `list` and `doctor` with 50 environments in the store;
 - sourcing the activation script and running a launcher;
-- when conda is importable, `install` against `conda create --offline` of the same environment.
+- when conda is importable, `install` against `conda create --offline` of the same environment,
+  and what `conda pixi-backend which` adds to `conda pixi-backend --version` against what
+  `which` adds to `python -c pass`.
 It prints a table and, with matplotlib installed, writes a PNG plot.
 """
 
@@ -228,6 +230,17 @@ def main() -> int:
                     conda_ms,
                 )
             )
+            # Through conda, what `which` adds to conda's floor for a plugin command (conda
+            # loaded, our parser reached: `--version`), against what it adds to Python's floor
+            # as a program of its own: at most 1 is the goal.
+            conda = [sys.executable, "-m", "conda", "pixi-backend"]
+            conda_which, conda_floor = in_turn(
+                functools.partial(timed, [*conda, "which", names[0]], env),
+                functools.partial(timed, [*conda, "--version"], env), n * 2, lambda: None,
+            )  # fmt: skip
+            over = statistics.median(conda_which) - statistics.median(conda_floor)
+            rows.append(("conda pixi-backend which, over floor", over,
+                         "which, over python -c pass", which - floor))  # fmt: skip
         else:
             print("conda is not importable: the comparison with `conda create` is left out")
     finally:
