@@ -29,8 +29,12 @@ def hold(path: Path, timeout: float = -1) -> Iterator[None]:
     """Hold the lock of `path` (created if missing): wait for it without end (`timeout` < 0),
     for `timeout` seconds, or not at all (0), then raise `Timeout`."""
     # Never through a symlink: a link planted among the locks must not create a file elsewhere.
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, 0o666)
+    flags = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o666)
+    except PermissionError:
+        # Another user's lock file in a shared store: locking needs no write access.
+        fd = os.open(path, os.O_RDONLY | flags)
     try:
         deadline = time.monotonic() + timeout
         while not _try_lock(fd):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,6 +79,35 @@ def test_a_symlink_among_the_locks_is_not_followed(tmp_path: Path) -> None:
     with pytest.raises(OSError), locks.hold(link):
         pass
     assert not outside.exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to start another user"
+)
+def test_another_users_lock_file_is_locked_read_only(tmp_path: Path) -> None:
+    """In a store shared by a group, a lock file another user created (mode 0644 under the
+    usual umask) is one this user cannot write: it is locked all the same."""
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    shared = Path(tempfile.mkdtemp(prefix="cpb-shared-"))  # not below pytest's 0700 folders
+    shared.chmod(0o755)
+    path = shared / "env.lock"
+    path.touch(mode=0o644)
+    # Loaded as root, then holding the lock as nobody.
+    become = f"import os\nos.setgid({nobody.pw_gid}); os.setuid({nobody.pw_uid})\nwith locks"
+    script = HOLDER.replace("with locks", become, 1)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(path), "60"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "held\n"
+        with pytest.raises(locks.Timeout), locks.hold(path, timeout=0):
+            pass
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(shared)
 
 
 def test_the_lock_is_not_inherited_by_a_started_program(tmp_path: Path) -> None:
