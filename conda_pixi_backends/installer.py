@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -312,6 +313,24 @@ async def _link(
     return None, Activation()  # another platform's: installed, not exposed
 
 
+async def _lock(store: Store, held: ExitStack, name: str, *, progress: bool) -> None:
+    """Take the lock `name` into `held`. While another process holds it, wait in the event
+    loop, trying again every `locks.POLL` seconds: Ctrl-C (which cancels the task) ends the wait
+    at once, where a thread blocked on the lock would keep the process until its holder let go."""
+    from conda_pixi_backends.locks import POLL, Timeout
+
+    said = False
+    while True:
+        try:
+            held.enter_context(store.lock(name, timeout=0))
+            return
+        except Timeout:
+            if progress and not said:
+                print(f"Waiting for another process working on {name}...", file=sys.stderr)
+                said = True
+            await asyncio.sleep(POLL)
+
+
 async def _install(
     store: Store,
     request: Request,
@@ -330,7 +349,7 @@ async def _install(
     old prefix keeps serving launchers already started, and the caller retires it.
     """
     with ExitStack() as held:
-        await asyncio.to_thread(held.enter_context, store.lock(request.env_name))
+        await _lock(store, held, request.env_name, progress=progress)
         existing = store.record(request.env_name)
         rows = package_rows(records)
         reuse = not exact or (existing is not None and same_packages(existing.packages, rows))
@@ -340,7 +359,7 @@ async def _install(
             store.forget(request.env_name)  # incomplete: start from nothing
         prefix = store.new_prefix(request.env_name)
         if prefix.name != request.env_name:  # `gc` spares a folder of envs/ whose lock is held
-            await asyncio.to_thread(held.enter_context, store.lock(prefix.name))
+            await _lock(store, held, prefix.name, progress=progress)
         replaced = Path(existing.prefix) if existing is not None else None
         try:
             executable, activation = await _link(

@@ -426,6 +426,41 @@ def test_ctrl_c_mid_install_leaves_a_usable_store(env: dict[str, str], workspace
 
 
 @posix
+def test_ctrl_c_while_another_process_holds_the_lock(
+    env: dict[str, str], workspace: Path, root: Path, sigint_default: None
+) -> None:
+    """An install waiting for environments that another process is installing leaves at
+    Ctrl-C, at once (not when the other lets go), and changes nothing."""
+    installed = as_json(subprocess.run([*CLI, "install", "--json"], cwd=workspace, env=env,
+                                       capture_output=True, text=True, timeout=300))  # fmt: skip
+    held = [str(root / "locks" / f"{b['name']}-{b['key']}.lock") for b in installed["backends"]]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import contextlib, sys, time; from pathlib import Path; "
+         "from conda_pixi_backends import locks\n"
+         "with contextlib.ExitStack() as held:\n"
+         "    for path in sys.argv[1:]: held.enter_context(locks.hold(Path(path)))\n"
+         "    print('held', flush=True); time.sleep(120)", *held],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        before = snapshot(root)
+        proc = subprocess.Popen([*CLI, "install", "--force"], cwd=workspace, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        time.sleep(3)  # solved, and waiting for the lock
+        assert proc.poll() is None, "it waits while the lock is held"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 5, "it left only when the holder let go"
+        assert (proc.returncode, stderr) == (130, "conda-pixi-backend: interrupted\n")
+        assert snapshot(root) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@posix
 def test_ignored_sigint_stays_ignored(env: dict[str, str], workspace: Path) -> None:
     """Started with SIGINT ignored (`nohup`, `cmd &` in a script), the CLI does not take it."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited through exec
