@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomli
-
 from conda_pixi_backends.discovery.exclude_newer import parse_cutoff
 from conda_pixi_backends.discovery.files import read_text
 from conda_pixi_backends.errors import UserInputError
@@ -106,6 +104,8 @@ def load(path: Path) -> Manifest | None:
 
 @functools.lru_cache(maxsize=256)
 def _load(path: Path, mtime_ns: int, size: int) -> Manifest | None:
+    import tomli  # here: finding no manifest, as most commands outside a workspace do, reads none
+
     try:
         doc = tomli.loads(read_text(path))
     except tomli.TOMLDecodeError as e:
