@@ -18,8 +18,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import rattler
 from rattler import exceptions as rx
@@ -41,8 +41,7 @@ _BAD_SPEC = (rx.InvalidMatchSpecError, rx.InvalidVersionSpecError, rx.InvalidPac
 Records = list[rattler.RepoDataRecord]
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What installing one request did."""
 
     record: EnvRecord

@@ -4,7 +4,7 @@ A *declaration* is what one manifest (or the command line) asks for. A *request*
 declaration with settings applied; its *key* names the backend environment that serves it.
 
 Immutable records that commands load on every run are NamedTuples (here, and in `overrides`,
-`shells`, `plan`, `discovery`): defining one costs a fifth of a frozen dataclass, for which
+`shells`, `plan`, `discovery`, `installer`): defining one costs a fifth of a frozen dataclass, for which
 Python 3.11 compiles six methods at import. Dataclasses remain where a record is changed, or
 compares on some fields only (`Request`).
 """

@@ -12,9 +12,8 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from conda_pixi_backends.discovery.exclude_newer import parse_cutoff
 from conda_pixi_backends.discovery.files import read_text
@@ -35,8 +34,7 @@ _KINDS: dict[type, str] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     """One parsed manifest: its Pixi table and the prefix that error messages need for keys."""
 
     path: Path
