@@ -1,10 +1,10 @@
 """Inter-process locks on files: `fcntl.flock` on POSIX, `msvcrt.locking` on Windows.
 
 Our own rather than filelock's: importing filelock 4 takes about 15 ms, a tenth of what a new
-environment from a warm package cache costs in all, for what is here three system calls. The
-lock is the process's, not a thread's (the installer takes one in a worker thread and frees it
-in another); it ends when the process does, however it ends. Lock files stay in place, so that
-every waiter locks the same file.
+environment from a warm package cache costs in all, for what is here three system calls. A
+lock belongs to its open file, not to a thread: two holds in one process exclude each other,
+and a lock ends when the process does, however it ends. Lock files stay in place, so that every
+waiter locks the same file.
 """
 
 from __future__ import annotations
