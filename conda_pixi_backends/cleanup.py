@@ -195,6 +195,7 @@ def delete(
     from conda_pixi_backends import exposure
     from conda_pixi_backends.errors import OperationError
 
+    store.check()
     try:
         with store.lock("exposure"), contextlib.ExitStack() as held:
             exposed = store.exposed()
@@ -266,6 +267,7 @@ def collect_garbage(
     """What `gc` removes, in this order: the environments nothing keeps and the incomplete
     folders no install holds the lock of; then the retired prefixes past their grace period
     and the orphaned ones; last the package-cache entries no remaining environment uses."""
+    store.check()  # a dry run too: what would go from a folder that is no store is nothing
     found = Collection()
     targets = _unkept(store, settings, found, older_than=older_than, dry_run=dry_run)
     freed = 0

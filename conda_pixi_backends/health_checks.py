@@ -104,6 +104,12 @@ def hook_command() -> str:
 
 
 def store_finding(store: Store, exposed: dict[str, str]) -> Finding:
+    from conda_pixi_backends.errors import CPBError
+
+    try:
+        store.check()
+    except CPBError as exc:
+        return Finding("store", FAIL, str(exc), f"use another --root, or restore {store.marker}")
     if not store.root.is_dir():
         return Finding("store", OK, f"{store.root}: no store yet (nothing installed)")
     count = len(store.records())

@@ -54,7 +54,7 @@ def provision(
         from conda_pixi_backends import installer
 
         installer.validate([e.request for e in todo], fetch or Fetch())
-    fresh = not (store.root / "store.json").exists()
+    fresh = not store.marker.exists()
     try:
         return _provision(
             store, entries, todo, fetch, locked, lock_file, force=force, progress=progress

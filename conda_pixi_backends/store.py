@@ -193,6 +193,7 @@ class Store:
         self.activate = root / "activate"
         self.locks = root / "locks"
         self.exposed_file = root / "exposed.json"
+        self.marker = root / "store.json"
 
     def prefix(self, request: Request) -> Path:
         return self.envs / request.env_name
@@ -201,30 +202,45 @@ class Store:
         return self.envs / f"{env_name}.json"
 
     def ensure(self) -> None:
-        """Create the tree, or fail with one line when the root cannot be written."""
-        marker = self.root / "store.json"
+        """Create the tree, or fail with one line when the root cannot be written or is not
+        ours (`check`)."""
+        self.check()
         try:
             for folder in (self.envs, self.pkgs, self.cache, self.bin, self.activate, self.locks):
                 folder.mkdir(parents=True, exist_ok=True)
-            if not marker.exists():
-                atomic_write(marker, json.dumps({"layout": LAYOUT}) + "\n")
+            if not self.marker.exists():
+                atomic_write(self.marker, json.dumps({"layout": LAYOUT}) + "\n")
         except OSError as exc:
             raise OperationError(
                 f"store {self.root}: cannot write ({exc.strerror}); choose another with --root "
                 "or CONDA_PIXI_BACKENDS_ROOT"
             ) from None
+        self.check()  # another process may have written its own marker meanwhile
+
+    def check(self) -> None:
+        """Fail with one line unless the root is a store of this layout, or holds none yet:
+        what writes or deletes goes through the layout it knows, never through another's (a
+        conda installation also has envs/, pkgs/ and bin/). Reading needs no marker."""
         try:
-            data = json.loads(marker.read_text(encoding="utf-8"))
+            data = json.loads(self.marker.read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError):  # no store here, or no folder at all
+            if any(_has_entries(f) for f in (self.envs, self.pkgs, self.bin, self.activate)):
+                raise UserInputError(
+                    f"store {self.root}: not a conda-pixi-backends store (no store.json), and "
+                    "not empty; use another --root"
+                ) from None
+            return
         except (OSError, ValueError) as exc:
             raise OperationError(
-                f"store {self.root}: {marker} is corrupt ({getattr(exc, 'strerror', None) or exc}); "
-                f"if this is a store, rewrite it: echo '{{\"layout\": {LAYOUT}}}' > {marker}"
+                f"store {self.root}: {self.marker} is corrupt "
+                f"({getattr(exc, 'strerror', None) or exc}); if this is a store, rewrite it: "
+                f"echo '{{\"layout\": {LAYOUT}}}' > {self.marker}"
             ) from None
         layout = data.get("layout") if isinstance(data, dict) else None
         if layout != LAYOUT:
             raise UserInputError(
-                f"store {self.root}: {marker} says layout {layout!r}, not {LAYOUT}; use another "
-                "--root"
+                f"store {self.root}: {self.marker} says layout {layout!r}, not {LAYOUT}; use "
+                "another --root"
             )
 
     def discard_skeleton(self, env_names: Sequence[str]) -> None:
@@ -241,7 +257,7 @@ class Store:
                 folder.rmdir()
         if not any(f.exists() for f in (self.envs, self.bin, self.activate, self.locks)):
             with contextlib.suppress(OSError):
-                (self.root / "store.json").unlink(missing_ok=True)
+                self.marker.unlink(missing_ok=True)
                 self.exposed_file.unlink(missing_ok=True)
 
     @contextmanager
@@ -460,9 +476,30 @@ class Store:
         """Backend name -> environment name, for the backends bin/ and activate/ expose."""
         try:
             data = json.loads(self.exposed_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (FileNotFoundError, NotADirectoryError):
             return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        except (OSError, ValueError) as exc:
+            data, problem = None, getattr(exc, "strerror", None) or str(exc)
+        else:
+            problem = "not a mapping of backend names to environments"
+        if isinstance(data, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            return data
+        # Read as empty, it would make every launcher look unused: doctor --fix would delete
+        # them, and gc the environments they run.
+        raise OperationError(
+            f"{self.exposed_file} is unreadable ({problem}); it names the environment each launcher "
+            f"runs: restore it, or remove it and install again the backends you use"
+        )
+
+
+def _has_entries(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:  # absent, or not a folder
+        return False
 
 
 def stores_for(settings: Settings) -> tuple[Store, Store | None]:
@@ -472,7 +509,7 @@ def stores_for(settings: Settings) -> tuple[Store, Store | None]:
     there, and what it lacks goes to the user's own `user_root`.
     """
     shared = Store(settings.root)
-    existing = (shared.root / "store.json").is_file()  # else: create it, or say why not
+    existing = shared.marker.is_file()  # else: create it, or say why not
     if settings.user_root != settings.root and existing and not shared.writable():
         return Store(settings.user_root), shared
     return shared, None
