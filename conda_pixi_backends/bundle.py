@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -40,7 +39,7 @@ from rattler.package_streaming import download_to_path
 
 from conda_pixi_backends.atomic import atomic_write, write_all
 from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.installer import client, error_text
+from conda_pixi_backends.installer import client, error_text, file_sha256, sha256_hex
 from conda_pixi_backends.lock_files import locked_records
 from conda_pixi_backends.locks import hold
 from conda_pixi_backends.model import normalize_channel
@@ -61,7 +60,6 @@ CONTENTS = "bundle.json"
 LOCK = ".bundle.lock"
 #: Downloads at once: enough to hide latency, few enough for a shared mirror.
 PARALLEL = 4
-_CHUNK = 1 << 20
 
 
 class PackageRow(TypedDict):
@@ -115,18 +113,6 @@ class Bundled:
     @property
     def reused(self) -> list[Package]:
         return [p for p in self.packages if not p.added]
-
-
-def _sha256_hex(value: object) -> str:
-    return value.hex() if isinstance(value, bytes) else str(value or "")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def lock_file_for(
@@ -198,7 +184,7 @@ def _packages(
     for request, records in zip(requests, solved, strict=True):
         for record in records:
             place = f"{record.subdir}/{record.file_name}"
-            sha256 = _sha256_hex(record.sha256)
+            sha256 = sha256_hex(record.sha256)
             if not sha256:
                 raise UserInputError(
                     f"{lock_file}: {record.file_name} has no sha256; lock it again to bundle it"
@@ -219,7 +205,7 @@ def _packages(
 def _check_existing(outdir: Path, package: Package) -> None:
     path = outdir / package.file
     if path.is_file():
-        have = _file_sha256(path)
+        have = file_sha256(path)
         if have != package.sha256:
             raise UserInputError(
                 f"{path}: already in the bundle with sha256 {have}, but the lock file pins "
@@ -247,7 +233,7 @@ def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch, *, progres
                     raise OperationError(
                         f"cannot download {package.url}: {error_text(exc)}"
                     ) from None
-            got = _file_sha256(tmp)
+            got = file_sha256(tmp)
             if got != package.sha256:
                 raise OperationError(
                     f"{package.url}: sha256 {got} does not match the lock file's {package.sha256}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import rattler
 from rattler import exceptions as rx
@@ -237,6 +239,44 @@ def _disk_full(path: Path) -> bool:
     return info.f_bavail * info.f_frsize < 64 * 1024
 
 
+def sha256_hex(value: object) -> str:
+    """A record's sha256 as hex (py-rattler gives bytes), or "" when it has none."""
+    return value.hex() if isinstance(value, bytes) else str(value or "")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_local_files(request: Request, records: Records, lock_file: Path) -> None:
+    """Each locked package on a file:// channel (a bundle) is the file the lock file pins:
+    py-rattler checks a download's sha256, not a local file's, which would be installed
+    whatever it holds and recorded with the lock file's sha256."""
+    from urllib.request import url2pathname
+
+    for record in records:
+        url, wanted = urlsplit(str(record.url)), sha256_hex(record.sha256)
+        if url.scheme != "file" or not wanted:
+            continue
+        path = Path(url2pathname(url.path))
+        try:
+            have = file_sha256(path)
+        except OSError as exc:
+            raise OperationError(
+                f"{path}: cannot read it ({exc.strerror or exc}), which {lock_file} pins for "
+                f"{request.name}"
+            ) from None
+        if have != wanted:
+            raise OperationError(
+                f"{path}: sha256 {have} is not the {wanted} that {lock_file} pins for "
+                f"{request.name}; the channel changed since the lock file was written"
+            )
+
+
 def package_rows(records: Sequence[rattler.RepoDataRecord]) -> list[dict[str, str]]:
     """Records as the metadata keeps them: enough to compare, lock and report."""
     return [
@@ -247,7 +287,7 @@ def package_rows(records: Sequence[rattler.RepoDataRecord]) -> list[dict[str, st
             "channel": str(r.channel or ""),
             "url": str(r.url),
             "subdir": r.subdir,
-            "sha256": r.sha256.hex() if isinstance(r.sha256, bytes) else str(r.sha256 or ""),
+            "sha256": sha256_hex(r.sha256),
         }
         for r in records
     ]

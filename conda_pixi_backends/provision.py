@@ -85,6 +85,9 @@ def _provision(
         if progress:
             print(f"Solving and installing {len(todo)} backend environment(s)...", file=sys.stderr)
         given = [locked[e.request.env_name] for e in todo] if lock_file is not None else None
+        if lock_file is not None and given is not None:
+            for entry, records in zip(todo, given, strict=True):
+                installer.check_local_files(entry.request, records, lock_file)
         try:
             results = installer.install(
                 store,

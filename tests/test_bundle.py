@@ -160,6 +160,30 @@ def assert_installed_from(
         assert "capabilities" in reply["result"]
 
 
+def test_a_bundled_package_changed_since_is_not_installed(
+    cli: Run, served_workspace: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """py-rattler checks the sha256 of a download, not of a file:// package: a bundle whose
+    package was replaced is refused before anything is installed, as over HTTP."""
+    outdir = tmp_path / "bundle"
+    bundle(cli, served_workspace, outdir)
+    changed = outdir / "noarch" / f"{CMAKE}-0.1.0-0.tar.bz2"
+    demo.build_backend(tmp_path / "other", CMAKE, "0.1.0",
+                       script=demo.BACKEND_SCRIPT + "\n# changed\n")  # fmt: skip
+    shutil.copyfile(tmp_path / "other" / "noarch" / changed.name, changed)
+    fresh = tmp_path / "site-store"
+    proc = subprocess.run(
+        [*CLI, "install", "--locked", "--lock-file", str(outdir / "bundle.lock"),
+         "-c", outdir.as_uri(), "--override-channels", "--offline"],
+        env={**env, "CONDA_PIXI_BACKENDS_ROOT": str(fresh)}, cwd=served_workspace,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert f"{changed}: sha256 " in line and "bundle.lock pins for pixi-build-demo-cmake" in line
+    assert not (fresh / "envs").exists() or not any((fresh / "envs").iterdir())
+
+
 def test_a_site_syncs_the_backends_setting_from_the_bundle_with_no_network(
     env: dict[str, str], channel: Path, tmp_path: Path
 ) -> None:
