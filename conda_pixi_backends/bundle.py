@@ -39,7 +39,7 @@ from rattler.package_streaming import download_to_path
 
 from conda_pixi_backends.atomic import atomic_write, write_all
 from conda_pixi_backends.errors import OperationError, UserInputError
-from conda_pixi_backends.installer import client, error_text, file_sha256, sha256_hex
+from conda_pixi_backends.installer import Records, client, error_text, file_sha256, sha256_hex
 from conda_pixi_backends.lock_files import locked_records
 from conda_pixi_backends.locks import hold
 from conda_pixi_backends.model import normalize_channel
@@ -48,7 +48,6 @@ from conda_pixi_backends.sizes import human
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from conda_pixi_backends.installer import Records
     from conda_pixi_backends.model import Fetch, Request
     from conda_pixi_backends.settings import Settings
 
@@ -153,13 +152,17 @@ def bundle(
     except OSError as exc:
         raise OperationError(f"{outdir}: cannot write ({exc.strerror or exc})") from None
     with turn:
-        for package in packages.values():  # before anything is written: a conflict changes nothing
+        # Before anything is written, what is there already must be a bundle's: a conflict or
+        # an unrelated file changes nothing.
+        earlier = _read_contents(outdir / CONTENTS)
+        locked = {name: _read_lock(outdir / name) for name in (UPSTREAM_LOCK, BUNDLE_LOCK)}
+        for package in packages.values():
             _check_existing(outdir, package)
         missing = [p for p in packages.values() if not (outdir / p.file).is_file()]
         _download(outdir, missing, fetch, progress=progress)
         _index(outdir, force=bool(missing))
-        _write_locks(outdir, channel, requests, solved)
-        _write_contents(outdir, packages.values(), requests)
+        _write_locks(outdir, channel, requests, solved, locked)
+        _write_contents(outdir, packages.values(), requests, earlier)
     return Bundled(outdir, channel, lock_file, list(packages.values()), _names(requests))
 
 
@@ -312,7 +315,11 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _write_locks(
-    outdir: Path, channel: str, requests: Sequence[Request], solved: Sequence[Records]
+    outdir: Path,
+    channel: str,
+    requests: Sequence[Request],
+    solved: Sequence[Records],
+    locked: dict[str, Locked],
 ) -> None:
     """The lock's environments as they name the upstream channels, and the same keyed for the
     bundle as the only channel, each merged into what the bundle's locks hold already (another
@@ -327,14 +334,17 @@ def _write_locks(
         ]
         key = replace(request, channels=(channel,)).env_name
         local[key] = ([channel], request.platform, moved)
-    _merge_lock(outdir / UPSTREAM_LOCK, upstream)
-    _merge_lock(outdir / BUNDLE_LOCK, local)
+    _merge_lock(outdir / UPSTREAM_LOCK, upstream, locked[UPSTREAM_LOCK])
+    _merge_lock(outdir / BUNDLE_LOCK, local, locked[BUNDLE_LOCK])
 
 
-def _merge_lock(path: Path, environments: dict[str, tuple[list[str], str, Records]]) -> None:
-    """Write `environments` into the lock at `path`, keeping its other environments; the file
-    is rewritten only when its bytes change."""
-    merged: dict[str, tuple[list[str], dict[str, Records]]] = {}
+Locked = dict[str, tuple[list[str], dict[str, Records]]]
+
+
+def _read_lock(path: Path) -> Locked:
+    """The environments of the bundle's lock at `path` (none when it is absent): each one's
+    channels and records by platform."""
+    found: Locked = {}
     if path.is_file():
         try:
             old = rattler.LockFile.from_path(path)
@@ -342,7 +352,16 @@ def _merge_lock(path: Path, environments: dict[str, tuple[list[str], str, Record
             raise UserInputError(f"{path}: not a readable lock file: {error_text(exc)}") from None
         for name, environment in old.environments():
             channels = [str(c) for c in environment.channels()]
-            merged[name] = (channels, dict(environment.conda_repodata_records()))
+            found[name] = (channels, dict(environment.conda_repodata_records()))
+    return found
+
+
+def _merge_lock(
+    path: Path, environments: dict[str, tuple[list[str], str, Records]], earlier: Locked
+) -> None:
+    """Write `environments` into the lock at `path`, keeping the `earlier` ones it held; the
+    file is rewritten only when its bytes change."""
+    merged = dict(earlier)
     for name, (channels, platform, records) in environments.items():
         merged[name] = (channels, {platform: records})
     platforms = sorted({p for _, by_platform in merged.values() for p in by_platform})
@@ -360,19 +379,35 @@ def _merge_lock(path: Path, environments: dict[str, tuple[list[str], str, Record
     _write_if_changed(path, content)
 
 
-def _write_contents(outdir: Path, packages: Iterable[Package], requests: Sequence[Request]) -> None:
-    """bundle.json: every package of the bundle (this run's and earlier ones') and the
+Contents = tuple[dict[str, PackageRow], dict[str, dict[str, Any]]]
+
+
+def _read_contents(path: Path) -> Contents:
+    """bundle.json's package rows by file and its environments, as earlier runs wrote them
+    (none when it is absent); a UserInputError naming it when it is anything else."""
+    if not path.is_file():
+        return {}, {}
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        rows: dict[str, PackageRow] = {str(row["file"]): row for row in old["packages"]}
+        environments = {str(k): dict(v) for k, v in old["environments"].items()}
+        for row in rows.values():
+            int(row["size"])
+            row["environments"] = [str(e) for e in row["environments"]]
+    except KeyError as exc:
+        raise UserInputError(f"{path}: not a bundle's contents (no {exc})") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UserInputError(f"{path}: not a bundle's contents ({exc})") from None
+    return rows, environments
+
+
+def _write_contents(
+    outdir: Path, packages: Iterable[Package], requests: Sequence[Request], earlier: Contents
+) -> None:
+    """bundle.json: every package of the bundle (this run's and `earlier` ones') and the
     environments each serves."""
     path = outdir / CONTENTS
-    rows: dict[str, PackageRow] = {}  # bundle.json's rows: those of earlier runs too
-    environments: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-            rows = {row["file"]: row for row in old["packages"]}
-            environments = dict(old["environments"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UserInputError(f"{path}: not a bundle's contents ({exc})") from None
+    rows, environments = dict(earlier[0]), dict(earlier[1])
     for package in packages:
         row = package.row()
         before = rows[package.file]["environments"] if package.file in rows else []

@@ -273,6 +273,36 @@ def test_a_package_with_another_sha256_is_an_error(
     assert files(outdir) == before, "never overwritten"
 
 
+UNRELATED = {
+    "bundle.json": '{"x": 1}\n',
+    "bundle.json ": '{"packages": [{"file": "noarch/other.tar.bz2"}], "environments": {}}\n',
+    "bundle.json  ": '{"packages": [{"file": "a", "size": "big", "environments": []}], '
+    '"environments": {}}\n',
+    "bundle.json   ": "[]\n",
+    "pixi-backends.lock": "stuff\n",
+    "bundle.lock": "version: 6\n",
+}
+
+
+@pytest.mark.parametrize(("name", "text"), UNRELATED.items(), ids=list(UNRELATED))
+def test_an_unrelated_file_in_outdir_is_refused_before_anything_is_written(
+    cli: Run, served_workspace: Path, tmp_path: Path, name: str, text: str
+) -> None:
+    """A bundle.json or lock file that is not a bundle's: exit 2 naming it, nothing written."""
+    outdir = tmp_path / "unrelated"
+    outdir.mkdir()
+    (outdir / name.strip()).write_text(text)
+    assert cli("lock", cwd=served_workspace).returncode == 0
+    before = files(outdir)
+    proc = cli("bundle", str(outdir), cwd=served_workspace)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert str(outdir / name.strip()) in line and "internal error" not in line, line
+    after = files(outdir)
+    after.pop(".bundle.lock")  # the lock runs take turns by
+    assert after == before and leftovers(outdir) == []
+
+
 def test_a_download_that_does_not_match_the_lock_is_refused(
     cli: Run, served_workspace: Path, tmp_path: Path
 ) -> None:
