@@ -148,7 +148,7 @@ def select(store: Store, args: Sequence[str], shared: Store | None = None) -> li
         chosen.update((t.env, t) for t in hits)
     if unknown:
         raise UserInputError(
-            f"no backend environment named or keyed {', '.join(map(repr, unknown))} in "
+            f"{', '.join(unknown)}: no backend environment of that name or key in "
             f"{store.root}; nothing removed (see: {command()} list)"
         )
     return [t for t in candidates if t.env in chosen]

@@ -44,6 +44,14 @@ class _Parser(argparse.ArgumentParser):
                 f"; did you mean '{near[0]}'?" if near else f" (known: {', '.join(names)})"
             )
         where = f"{command}: " if command else ""
+        if "--json" in sys.argv[1:]:  # one JSON object on stdout too, as for any failure
+            from conda_pixi_backends.errors import UserInputError
+
+            # argparse's own forms: `argument --flag: ...`, `unrecognized arguments: ARGS`,
+            # `the following arguments are required: NAMES`.
+            said = message.removeprefix("argument ")
+            listed = re.fullmatch(r"(?:unrecognized|the following) arguments.*?: (.*)", said)
+            _print_json_error(UserInputError(said), listed.group(1) if listed else None)
         self.exit(2, one_line(f"{prog()}: error: {where}{message}") + "\n")
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
@@ -159,18 +167,18 @@ def _run(args: argparse.Namespace) -> int:
     return process.output_lost(lost, code) if lost is not None else code
 
 
-def _print_json_error(exc: CPBError) -> None:
+def _print_json_error(exc: CPBError, named: str | None = None) -> None:
     """With --json, a failure is one JSON object on stdout too, as conda prints its errors:
-    the kind of error, its message, for bad input the input it names first (a file, key, flag,
-    variable or spec: what comes before the first ': '), and the exit code."""
+    the kind of error, its message, for bad input the input it names (`named`, else what comes
+    before the message's first ': ': a file, key, flag, variable or spec), and the exit code."""
     from conda_pixi_backends.errors import UserInputError
 
     message = str(exc)
-    named, sep, _ = message.partition(": ")
+    first, sep, _ = message.partition(": ")
     error = {
         "type": type(exc).__name__,
         "message": message,
-        "input": named if sep and isinstance(exc, UserInputError) else None,
+        "input": (named or first) if sep and isinstance(exc, UserInputError) else None,
         "exit_code": exc.exit_code,
     }
     common.print_json({"error": error})

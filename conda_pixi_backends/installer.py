@@ -173,7 +173,9 @@ async def _solve(request: Request, gateway: rattler.Gateway, offline: bool) -> R
             f"{request.spec}: invalid spec{_origin(request)}: {error_text(exc)}"
         ) from None
     except rx.InvalidChannelError as exc:
-        raise UserInputError(f"invalid channel for {request.name}: {error_text(exc)}") from None
+        raise UserInputError(
+            f"{', '.join(request.channels)}: invalid channel for {request.name}: {error_text(exc)}"
+        ) from None
     except rx.SolverError as exc:
         message = (
             f"cannot solve {request.spec!r} for {request.platform} from "

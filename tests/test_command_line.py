@@ -104,6 +104,15 @@ def test_a_failure_with_json_is_one_json_object(cli: Run, root: Path) -> None:
     error = json.loads(unreachable.stdout)["error"]
     assert error["type"] == "OperationError" and error["input"] is None
     assert error["message"].startswith("cannot read channels")
+    # argparse's errors too, each naming what was given.
+    for argv, named in ((["gc", "--json", "--older-than", "abc"], "--older-than"),
+                        (["list", "--json", "--bogus"], "--bogus"),
+                        (["remove", "--json"], "NAME|KEY"),
+                        (["remove", "--json", "nosuch"], "nosuch")):  # fmt: skip
+        proc = cli(*argv)
+        assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+        error = json.loads(proc.stdout)["error"]
+        assert (error["type"], error["input"], error["exit_code"]) == ("UserInputError", named, 2)
 
 
 def test_hints_name_the_command_that_was_run(env: dict[str, str], tmp_path: Path) -> None:

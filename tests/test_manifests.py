@@ -368,8 +368,8 @@ def test_find_manifest_finds_nothing(tmp_path: Path) -> None:
     with pytest.raises(UserInputError) as info:
         find_manifest(tmp_path)
     assert str(info.value) == (
-        f"no pixi.toml, pyproject.toml with [tool.pixi] or mojoproject.toml in {tmp_path} or any "
-        "parent folder"
+        f"{tmp_path}: no pixi.toml, pyproject.toml with [tool.pixi] or mojoproject.toml here or "
+        "in any parent folder"
     )
     assert info.value.exit_code == 2
 

@@ -203,7 +203,8 @@ def test_remove_unknown_name_changes_nothing(cli: Run, root: Path) -> None:
     before = snapshot(root)
     proc = cli("remove", BACKEND, "no-such-backend", "abcdef012345")
     assert proc.returncode == 2
-    assert "'no-such-backend', 'abcdef012345'" in proc.stderr and "nothing removed" in proc.stderr
+    assert "error: no-such-backend, abcdef012345: no backend environment" in proc.stderr
+    assert "nothing removed" in proc.stderr
     assert snapshot(root) == before
 
 

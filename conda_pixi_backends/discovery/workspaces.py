@@ -73,8 +73,8 @@ def find_manifest(start: Path, environ: dict[str, str] | None = None) -> Path:
         if manifest is not None:
             return manifest.path
     raise UserInputError(
-        f"no pixi.toml, pyproject.toml with [tool.pixi] or mojoproject.toml in {start} or any "
-        "parent folder"
+        f"{start}: no pixi.toml, pyproject.toml with [tool.pixi] or mojoproject.toml here or in "
+        "any parent folder"
     )
 
 
