@@ -18,7 +18,7 @@ from typing import Any
 
 from conda_pixi_backends import __version__, process
 from conda_pixi_backends.commands import COMMANDS, SUMMARIES, cli_name, common
-from conda_pixi_backends.errors import CPBError, one_line, prog, started_as
+from conda_pixi_backends.errors import CPBError, one_line, prog, started_as, worked_in
 
 MISSING_COMMAND = "the following arguments are required: COMMAND"
 
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(one_line(f"{prog()}: error: {problem}"), file=sys.stderr)
         return 2
+    worked_in(args.root)
     with process.guarded_streams():
         return _run(args)
 

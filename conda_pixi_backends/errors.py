@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 #: How we were started, set once by the entry point that runs: the program's name, first on
-#: every error line, and the command a user types to run us again, in every hint and fix.
-_STARTED = {"prog": "conda-pixi-backend", "command": "conda-pixi-backend"}
+#: every error line, and the command a user types to run us again, in every hint and fix,
+#: with the `--root` given (`worked_in`).
+_STARTED = {"prog": "conda-pixi-backend", "command": "conda-pixi-backend", "where": ""}
 
 
 def started_as(prog: str, command: str) -> None:
@@ -18,10 +19,18 @@ def prog() -> str:
     return _STARTED["prog"]
 
 
+def worked_in(root: str | None) -> None:
+    """The `--root` a command was given: every hint carries it, to act on that store."""
+    import shlex
+
+    _STARTED["where"] = f" --root {shlex.quote(root)}" if root else ""
+
+
 def command() -> str:
     """What to type to run us, as the user did: `conda pixi-backend`, `conda-pixi-backend`,
-    or `python -m conda_pixi_backends`. Hints say `f"{command()} install NAME"`."""
-    return _STARTED["command"]
+    or `python -m conda_pixi_backends`, with its `--root` if given. Hints say
+    `f"{command()} install NAME"`."""
+    return _STARTED["command"] + _STARTED["where"]
 
 
 #: Characters that would break an error's one line (or move the cursor): shown escaped.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from conda_pixi_backends.health_checks import Finding, Status
     from conda_pixi_backends.health_pixi import ApiFact, PixiFact
@@ -51,17 +51,14 @@ def collect(
     environ: Mapping[str, str] | None = None,
     prefix: Path | None = None,
     cwd: Path | None = None,
-    fix_options: Sequence[str] = (),
 ) -> Report:
     """Every check, in report order: the general ones, then one group per backend request, then
-    override entries for backends not checked, then the probes, all at once. `fix_options`
-    go with every fix shown (`--root DIR`: the fixes act on the store that was checked)."""
+    override entries for backends not checked, then the probes, all at once."""
     from conda_pixi_backends import health_backends, health_checks, health_pixi, plan
     from conda_pixi_backends.errors import UserInputError
     from conda_pixi_backends.health_checks import FAIL, Finding
     from conda_pixi_backends.store import stores_for
 
-    health_checks.fix_options(fix_options)
     env = dict(os.environ if environ is None else environ)
     store = stores_for(cfg)[0]
     exposed = store.exposed()

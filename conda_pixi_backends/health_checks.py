@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from conda_pixi_backends.model import Declaration
@@ -78,20 +78,12 @@ class Rows:
         return self.found[-1]
 
 
-#: Options every fix carries, so that it acts where doctor looked (`--root DIR` when given).
-_FIX_OPTIONS: list[str] = []
-
-
-def fix_options(options: Sequence[str]) -> None:
-    _FIX_OPTIONS[:] = options
-
-
 def command(*args: str) -> str:
-    """A command line of ours to show as a fix, as the user runs us (`errors.command`), with
-    the options that say where (`fix_options`)."""
+    """A command line of ours to show as a fix, as the user runs us, on the store doctor
+    looked at (`errors.command`)."""
     from conda_pixi_backends.errors import command as ours
 
-    return " ".join([ours(), *(shlex.quote(a) for a in (*args, *_FIX_OPTIONS))])
+    return " ".join([ours(), *(shlex.quote(a) for a in args)])
 
 
 def fix_command() -> str:

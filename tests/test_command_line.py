@@ -115,6 +115,16 @@ def test_a_failure_with_json_is_one_json_object(cli: Run, root: Path) -> None:
         assert (error["type"], error["input"], error["exit_code"]) == ("UserInputError", named, 2)
 
 
+def test_hints_carry_the_root_that_was_given(cli: Run, tmp_path: Path) -> None:
+    """A hint acts on the store the command worked on: run as shown, `remove` would otherwise
+    remove from the default store."""
+    other = tmp_path / "other store"
+    said = [cli(*argv, "--root", str(other)).stderr for argv in (["which", "nosuch"],
+                                                                  ["remove", "nosuch"])]  # fmt: skip
+    assert f"python -m conda_pixi_backends --root '{other}' install nosuch" in said[0], said
+    assert f"python -m conda_pixi_backends --root '{other}' list" in said[1], said
+
+
 def test_hints_name_the_command_that_was_run(env: dict[str, str], tmp_path: Path) -> None:
     """`python -m conda_pixi_backends` is told to run `python -m conda_pixi_backends ...`, the
     console script `conda-pixi-backend ...`: on a machine without conda, `conda pixi-backend`

@@ -74,15 +74,12 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = common.settings(args)
     prefix = args.env_prefix.expanduser().absolute() if args.env_prefix else None
-    where = ["--root", args.root] if args.root else []
-    report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where)
+    report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix)
     fixed: list[str] = []
     if args.fix:
         fixed = health.repair(stores_for(cfg)[0], report.findings, prefix)
         if fixed:
-            report = health.collect(
-                cfg, args.manifest, args.timeout, prefix=prefix, fix_options=where
-            )
+            report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix)
     if args.json:
         data: DoctorResult = {
             "root": str(cfg.root),
