@@ -281,10 +281,11 @@ def test_fixes_act_on_the_store_that_was_checked(cli: Run, workspace: Path, tmp_
 
 
 def test_bad_flags_exit_2(cli: Run, tmp_path: Path) -> None:
-    for args in (["--timeout", "0"], ["-m", str(tmp_path / "missing")], ["--bogus"]):
+    for args in (["--timeout", "0"], ["-m", str(tmp_path / "missing")], ["--bogus"],
+                 ["-p", str(tmp_path / "missing")], ["-p", str(tmp_path)]):  # fmt: skip
         proc = cli("doctor", *args)
         assert proc.returncode == 2, (args, proc.stderr)
-        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
 def test_probe_classifies_and_never_hangs(tmp_path: Path) -> None:

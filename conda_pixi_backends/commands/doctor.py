@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = common.settings(args)
     prefix = args.env_prefix.expanduser().absolute() if args.env_prefix else None
+    if prefix is not None and not (prefix / "conda-meta").is_dir():
+        from conda_pixi_backends.errors import UserInputError
+
+        raise UserInputError(f"-p {prefix}: not a conda environment (it has no conda-meta)")
     report = health.collect(cfg, args.manifest, args.timeout, prefix=prefix)
     fixed: list[str] = []
     if args.fix:
