@@ -223,7 +223,7 @@ def delete(
             freed = freed_bytes([t.path for t in targets])
             for target in targets:
                 store.metadata_path(target.env).unlink(missing_ok=True)
-                if target.path.is_dir() and not target.path.is_symlink():
+                if target.path.is_dir() or target.path.is_symlink():  # a link goes alone
                     store.remove_tree(target.path)
     except OSError as exc:
         where = exc.filename or store.root

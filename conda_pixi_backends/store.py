@@ -401,10 +401,12 @@ class Store:
                 self.remove_tree(path)
 
     def owns(self, path: Path) -> bool:
-        """Whether `path` lies inside this store's root, symlinks resolved: the only places
-        the store ever deletes."""
+        """Whether `path` lies inside this store's root, the only places the store ever
+        deletes: its folder with symlinks resolved, then its own name. A symlink is judged where
+        it lies, never by what it points at: deleting it deletes the link alone."""
         root = os.path.realpath(self.root)
-        return os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep)
+        where = os.path.normpath(os.path.join(os.path.realpath(path.parent), path.name))
+        return where.startswith(root.rstrip(os.sep) + os.sep)
 
     def remove_tree(self, path: Path) -> bool:
         """Delete a folder (or file) of this store. Anything outside the root is left alone

@@ -85,3 +85,21 @@ def test_symlinked_root_is_still_ours(cli: Run, tmp_path: Path) -> None:
     proc = cli("remove", BACKEND, "--root", str(real), "--json")
     assert proc.returncode == 0, proc.stderr
     assert not Path(entry["prefix"]).exists()
+
+
+def test_a_symlink_among_the_environments_goes_alone(cli: Run, tmp_path: Path) -> None:
+    """A link in envs/ to a folder elsewhere is an incomplete environment: gc deletes the link,
+    where it lies, and never what it points at."""
+    store = tmp_path / "store"
+    installed(cli, store)
+    victim = tmp_path / "victim"
+    (victim / "conda-meta").mkdir(parents=True)
+    (victim / "precious").write_text("keep me")
+    link = store / "envs" / f"{BACKEND}-aaaaaaaaaaaa"
+    link.symlink_to(victim, target_is_directory=True)
+    removed = as_json(cli("gc", "--json", "--root", str(store)))["removed"]
+    assert link.name in [r["env"] for r in removed if r["kind"] == "incomplete"], removed
+    assert not link.is_symlink() and not link.exists()
+    assert (victim / "precious").read_text() == "keep me"
+    again = as_json(cli("gc", "--json", "--root", str(store)))["removed"]
+    assert link.name not in [r.get("env") for r in again], again
