@@ -22,6 +22,7 @@ from conda_pixi_backends.config_files import (
     user_config_path,
 )
 from conda_pixi_backends.errors import UserInputError
+from conda_pixi_backends.setting_values import kind
 from conda_pixi_backends.settings import KEYS, SYSTEM_CONFIG_VAR, Layer, merge, validate_value
 
 
@@ -154,7 +155,7 @@ def _write(path: Path, key: str, value: Any) -> bool:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise UserInputError(f"{where}: invalid YAML; fix it before editing") from None
     if data is not None and not isinstance(data, dict):
-        raise UserInputError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
+        raise UserInputError(f"{path}: expected a mapping of settings, found {kind(data)}")
     expected = _as_plain(data or {})  # every key, a merge key's (`<<: *defaults`) too
     if value is _UNSET and key not in expected:
         return False

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conda_pixi_backends.errors import UserInputError
-from conda_pixi_backends.setting_values import split_list
+from conda_pixi_backends.setting_values import kind, split_list
 from conda_pixi_backends.settings import KEYS, SYSTEM_CONFIG_VAR, USER_CONFIG_VAR, Layer
 
 
@@ -237,7 +237,7 @@ def _layer(path: Path, admin: bool, data: Any) -> Layer:
     if data is None:
         return layer
     if not isinstance(data, dict):
-        raise UserInputError(f"{path}: expected a mapping of settings, found {type(data).__name__}")
+        raise UserInputError(f"{path}: expected a mapping of settings, found {kind(data)}")
     for raw_key, value in data.items():
         key = normal_key(raw_key)
         line = _key_line(data, raw_key)

@@ -32,7 +32,7 @@ class EntryError(ValueError):
         self.entry = entry
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
     """What a value is, in YAML's words, for messages."""
     if value is None:
         return "nothing"
@@ -65,13 +65,16 @@ def split_list(value: Any, separator: str = ",") -> Any:
 
 def _text(value: Any, what: str = "text") -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected {what}, found {_kind(value)}")
+        raise ValueError(f"expected {what}, found {kind(value)}")
     return value
 
 
 def _texts(value: Any, what: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"expected a list of {what}, found {_kind(value)}")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of {what}, found {kind(value)}")
+    odd = [v for v in value if not isinstance(v, str)]
+    if odd:
+        raise ValueError(f"expected a list of {what}, found {kind(odd[0])} in it")
     return list(value)
 
 
@@ -112,7 +115,7 @@ def _backends(value: Any) -> list[str] | dict[str, list[str]]:
     if not isinstance(value, Mapping):
         if not isinstance(value, list):
             raise ValueError(
-                f"expected a list of MatchSpecs, or a mapping of platform to list; found {_kind(value)}"
+                f"expected a list of MatchSpecs, or a mapping of platform to list; found {kind(value)}"
             )
         return _specs(value)
     for platform in value:
@@ -128,7 +131,7 @@ def _mirrors(value: Any) -> dict[str, list[str]]:
     value = split_list(value) if isinstance(value, str) else value
     if not isinstance(value, Mapping):
         raise ValueError(
-            f"expected a mapping of channel URL to a list of mirror URLs, found {_kind(value)}"
+            f"expected a mapping of channel URL to a list of mirror URLs, found {kind(value)}"
         )
     for channel, urls in value.items():
         if not isinstance(channel, str) or "://" not in channel:
@@ -149,14 +152,14 @@ def _s3(value: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(value, Mapping):
         raise ValueError(
             "expected a mapping of bucket name to {endpoint_url, region, force_path_style}, "
-            f"found {_kind(value)}"
+            f"found {kind(value)}"
         )
     buckets = {}
     for bucket, options in value.items():
         if not isinstance(bucket, str) or not bucket or "/" in bucket:
             raise EntryError(str(bucket), "a key must be an S3 bucket name")
         if not isinstance(options, Mapping):
-            raise EntryError(bucket, f"expected a mapping, found {_kind(options)}")
+            raise EntryError(bucket, f"expected a mapping, found {kind(options)}")
         options = {str(k).replace("-", "_"): v for k, v in options.items()}
         unknown = sorted(set(options) - {"endpoint_url", "region", "force_path_style"})
         if unknown:
@@ -183,7 +186,7 @@ def _boolean(value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
         return value.strip().lower() in _TRUE
-    shown = repr(value) if isinstance(value, str) else _kind(value)
+    shown = repr(value) if isinstance(value, str) else kind(value)
     raise ValueError(f"expected true or false (or yes/no, on/off, 1/0), found {shown}")
 
 

@@ -362,3 +362,20 @@ def test_install_takes_channels_from_the_condarc(
     backend = as_json(proc)["backends"][0]
     assert backend["status"] == "installed" and backend["channels"] == [channel.as_uri()]
     negotiate(root / "bin" / BACKEND)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("- a\n- b\n", "{path}: expected a mapping of settings, found a list"),
+        ("channels: [file:///x, 5]\n", "{path}:1: channels: expected a list of channels, found the number 5 in it"),
+    ],
+)  # fmt: skip
+def test_a_wrong_shape_is_said_in_yaml_words(
+    cli: Run, tmp_path: Path, text: str, said: str
+) -> None:
+    """Not Python's class names (`CommentedSeq`), nor a list "found" where a list is wanted."""
+    path = write(tmp_path / "user.yml", text)
+    proc = cli("config", "show", extra_env={"CONDA_PIXI_BACKENDS_CONFIG": str(path)})
+    assert proc.returncode == 2
+    assert proc.stderr == f"conda-pixi-backend: error: {said.format(path=path)}\n"
