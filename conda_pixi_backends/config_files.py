@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conda_pixi_backends.errors import UserInputError
+from conda_pixi_backends.errors import UserInputError, command
 from conda_pixi_backends.setting_values import kind, split_list
 from conda_pixi_backends.settings import KEYS, SYSTEM_CONFIG_VAR, USER_CONFIG_VAR, Layer
 
@@ -255,7 +255,14 @@ def _layer(path: Path, admin: bool, data: Any) -> Layer:
                 layer.lines["final"] = line
             continue
         if key not in KEYS:
-            raise UserInputError(f"{at}: unknown key {str(raw_key)!r} (known: {', '.join(KEYS)})")
+            import shlex
+
+            name = str(raw_key)
+            fix = f"{command()} config unset --file {shlex.quote(str(path))} {shlex.quote(name)}"
+            raise UserInputError(
+                f"{at}: unknown key {name!r} (known: {', '.join(KEYS)})"
+                + (f"; remove it with: {fix}" if name.isprintable() else "")
+            )
         layer.values[key] = plain_value(value)
         if line:
             layer.lines[key] = line

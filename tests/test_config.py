@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -171,7 +172,15 @@ def test_unset_removes_only_that_entry(cli: Run, env: dict[str, str], tmp_path: 
     again = cli("config", "unset", "channels")
     assert again.returncode == 0 and "was not set" in again.stdout
     unknown = cli("config", "unset", "nosuch")
-    assert unknown.returncode == 2 and "unknown key 'nosuch'" in unknown.stderr
+    assert unknown.returncode == 0 and "was not set: nosuch" in unknown.stdout
+    # A key written by mistake stops every command, which says how to remove it; that works.
+    user.write_text(user.read_text() + "platfrom: linux-64\n")
+    stopped = cli("list")
+    assert stopped.returncode == 2
+    hint = stopped.stderr.split("remove it with: ")[1].strip()
+    assert hint == f"python -m conda_pixi_backends config unset --file {user} platfrom"
+    assert cli(*shlex.split(hint)[3:]).returncode == 0
+    assert cli("list").returncode == 0
 
 
 def test_set_creates_the_file_and_its_folders(

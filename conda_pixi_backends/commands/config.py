@@ -185,7 +185,8 @@ def edit(args: argparse.Namespace) -> int:
 
     env = dict(os.environ)
     key = config_files.normal_key(args.key)
-    if key not in (*KEYS, "final"):
+    # An unknown key can be unset: one written by mistake stops every command until it goes.
+    if key not in (*KEYS, "final") and args.action != "unset":
         raise UserInputError(f"KEY: unknown key '{args.key}' (known: {', '.join(KEYS)}, final)")
     path = config_edit.target_file(env, system=args.target == "system", file=args.file)
     if args.action == "unset":
