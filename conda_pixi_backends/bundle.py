@@ -228,7 +228,14 @@ def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch, *, progres
         def write(tmp: Path) -> None:
             source = urlsplit(package.url)
             if source.scheme == "file":  # py-rattler's client reads no file:// URLs
-                shutil.copyfile(unquote(source.path), tmp)
+                try:  # an error opening it is the source's, not OUTDIR's
+                    given = open(unquote(source.path), "rb")  # noqa: SIM115 - closed below
+                except OSError as exc:
+                    raise OperationError(
+                        f"cannot read {package.url}: {exc.strerror or exc}"
+                    ) from None
+                with given, tmp.open("wb") as copy:
+                    shutil.copyfileobj(given, copy)
             else:
                 try:
                     asyncio.run(download_to_path(http, package.url, tmp))

@@ -319,6 +319,25 @@ def test_a_download_that_does_not_match_the_lock_is_refused(
     assert not (outdir / "bundle.json").exists(), "no contents for an incomplete bundle"
 
 
+def test_a_package_gone_from_a_local_channel_is_named_as_the_source(
+    cli: Run, channel: Path, tmp_path: Path
+) -> None:
+    """Locked from a file:// channel that lost a package since: the message names that
+    package, not OUTDIR, where nothing of it lands."""
+    mine = tmp_path / "mine"
+    shutil.copytree(channel, mine)
+    workspace = demo.write_demo_workspace(tmp_path / "ws", mine, current_platform())
+    assert cli("lock", cwd=workspace).returncode == 0
+    gone = mine / "noarch" / f"{CMAKE}-0.1.0-0.tar.bz2"
+    gone.unlink()
+    outdir = tmp_path / "bundle"
+    proc = cli("bundle", str(outdir), cwd=workspace)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert f"cannot read {gone.as_uri()}: No such file or directory" in line, line
+    assert not (outdir / "noarch" / gone.name).exists() and leftovers(outdir) == []
+
+
 def test_bundle_without_a_workspace_uses_the_backends_setting(
     cli: Run, tmp_path: Path, upstream: str
 ) -> None:
