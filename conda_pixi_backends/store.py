@@ -184,8 +184,11 @@ def metadata_of(record: EnvRecord) -> Path:
 class Store:
     """Paths, locks and metadata of one store root."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, setting: str = "root") -> None:
         self.root = root
+        #: The setting that names this root, for messages: `root`, or `user_root` for the
+        #: writable store beside a read-only shared one.
+        self.setting = setting
         self.envs = root / "envs"
         self.pkgs = root / "pkgs"
         self.cache = root / "cache"
@@ -211,9 +214,13 @@ class Store:
             if not self.marker.exists():
                 atomic_write(self.marker, json.dumps({"layout": LAYOUT}) + "\n")
         except OSError as exc:
+            how = (
+                "--root or CONDA_PIXI_BACKENDS_ROOT"
+                if self.setting == "root"
+                else "the setting 'user_root' (CONDA_PIXI_BACKENDS_USER_ROOT)"
+            )
             raise OperationError(
-                f"store {self.root}: cannot write ({exc.strerror}); choose another with --root "
-                "or CONDA_PIXI_BACKENDS_ROOT"
+                f"store {self.root}: cannot write ({exc.strerror}); choose another with {how}"
             ) from None
         self.check()  # another process may have written its own marker meanwhile
 
@@ -513,5 +520,5 @@ def stores_for(settings: Settings) -> tuple[Store, Store | None]:
     shared = Store(settings.root)
     existing = shared.marker.is_file()  # else: create it, or say why not
     if settings.user_root != settings.root and existing and not shared.writable():
-        return Store(settings.user_root), shared
+        return Store(settings.user_root, "user_root"), shared
     return shared, None

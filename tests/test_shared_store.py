@@ -91,6 +91,23 @@ def test_read_only_shared_store_with_a_user_fallback(cli: Run, root: Path, tmp_p
     assert snapshot(root) == before
 
 
+def test_an_unwritable_user_root_is_named_as_such(cli: Run, root: Path, tmp_path: Path) -> None:
+    """Beside a read-only shared store, a user store that cannot be made names its own
+    setting: `--root` would not help, and an admin may have made `root` final."""
+    as_json(cli("install", BACKEND, "--json"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    user = {"CONDA_PIXI_BACKENDS_USER_ROOT": str(blocker / "store")}
+    with read_only(root):
+        proc = cli("install", CMAKE, extra_env=user)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"conda-pixi-backend: error: store {blocker / 'store'}: cannot write")
+    assert line.endswith(
+        "choose another with the setting 'user_root' (CONDA_PIXI_BACKENDS_USER_ROOT)"
+    )
+
+
 def test_missing_or_uncreatable_root_is_not_a_fallback(cli: Run, tmp_path: Path) -> None:
     """Only an existing shared store falls back; a root that cannot be made is an error."""
     blocker = tmp_path / "a-file"
