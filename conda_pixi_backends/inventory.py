@@ -133,14 +133,16 @@ def collect(store: Store) -> Listing:
     cache, launchers, metadata and environments, wherever their prefixes are).
     """
     from conda_pixi_backends import cleanup, overrides
+    from conda_pixi_backends.exposure import live_exposure
     from conda_pixi_backends.store import why_incomplete, workspace_choices
 
     found = overrides.from_environ()
     complete, incomplete = store.scan()
     exposed = store.exposed()
-    # Which workspaces each environment serves: the launcher's table, computed the same way.
+    # Which workspaces each environment serves: the launcher's table, computed the same way,
+    # for the names that have a launcher (exposed, to a complete environment).
     served: dict[str, list[str]] = {}
-    for name in {r.name for r in complete.values()}:
+    for name in live_exposure(store, exposed, complete):
         same = [r for r in complete.values() if r.name == name and r.executable]
         for root, chosen in sorted(workspace_choices(same).items()):
             served.setdefault(chosen.env_name, []).append(root)

@@ -85,6 +85,22 @@ def test_each_workspace_gets_the_version_it_pinned(
     assert str(a).encode() not in after  # nothing left to tell apart: one environment for all
 
 
+def test_list_says_served_only_where_a_launcher_serves(
+    cli: Run, channel: Path, root: Path, tmp_path: Path
+) -> None:
+    """Once the exposed environment of a name is removed, no launcher of that name is left:
+    `list` no longer says the other one serves its workspace."""
+    a = pinned_workspace(tmp_path / "a", channel, "0.1.*").parent
+    b = pinned_workspace(tmp_path / "b", channel, "0.2.*").parent
+    old = by_name(as_json(cli("install", "--json", cwd=a)))[BACKEND]
+    new = by_name(as_json(cli("install", "--json", cwd=b)))[BACKEND]
+    assert cli("remove", new["key"]).returncode == 0
+    assert not (root / "bin" / BACKEND).exists()
+    (row,) = as_json(cli("list", "--json"))["environments"]
+    assert (row["key"], row["workspaces"], row["executables"]) == (old["key"], [], [])
+    assert "serves Pixi" not in cli("list").stdout
+
+
 def test_a_second_workspace_on_the_same_request_shares_it(
     cli: Run, channel: Path, root: Path, tmp_path: Path
 ) -> None:
