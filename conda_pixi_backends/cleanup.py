@@ -195,7 +195,7 @@ def delete(
     from conda_pixi_backends import exposure
     from conda_pixi_backends.errors import OperationError
 
-    store.check()
+    store.check(cleaning=True)
     try:
         with store.lock("exposure"), contextlib.ExitStack() as held:
             exposed = store.exposed()
@@ -267,7 +267,7 @@ def collect_garbage(
     """What `gc` removes, in this order: the environments nothing keeps and the incomplete
     folders no install holds the lock of; then the retired prefixes past their grace period
     and the orphaned ones; last the package-cache entries no remaining environment uses."""
-    store.check()  # a dry run too: what would go from a folder that is no store is nothing
+    store.check(cleaning=True)  # a dry run too: nothing would go from a folder of no store
     found = Collection()
     targets = _unkept(store, settings, found, older_than=older_than, dry_run=dry_run)
     freed = 0

@@ -224,14 +224,17 @@ class Store:
             ) from None
         self.check()  # another process may have written its own marker meanwhile
 
-    def check(self) -> None:
+    def check(self, *, cleaning: bool = False) -> None:
         """Fail with one line unless the root is a store of this layout, or holds none yet:
         what writes or deletes goes through the layout it knows, never through another's (a
-        conda installation also has envs/, pkgs/ and bin/). Reading needs no marker."""
+        conda installation also has envs/, pkgs/ and bin/). A package cache and repodata put
+        in place before the first install (an offline site's) are fine, but nothing is
+        `cleaning` from a root without a marker. Reading needs no marker."""
         try:
             data = json.loads(self.marker.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):  # no store here, or no folder at all
-            if any(_has_entries(f) for f in (self.envs, self.pkgs, self.bin, self.activate)):
+            kept = [self.envs, self.bin, self.activate, *([self.pkgs] if cleaning else [])]
+            if (self.root / "conda-meta").is_dir() or any(_has_entries(f) for f in kept):
                 raise UserInputError(
                     f"store {self.root}: not a conda-pixi-backends store (no store.json), and "
                     "not empty; use another --root"

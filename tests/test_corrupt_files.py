@@ -5,6 +5,7 @@ and a store whose exposed.json cannot be read, are never cleaned."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -100,6 +101,18 @@ def test_a_folder_that_is_no_store_is_never_cleaned(cli: Run, tmp_path: Path) ->
         line = one_line(cli(*args, "--root", str(other)))
         assert f"store {other}: not a conda-pixi-backends store" in line, (args, line)
         assert snapshot(other) == before, args
+    # A package cache put in place before a store's first install may be filled from, never
+    # cleaned: gc would find every entry unused.
+    seeded = tmp_path / "seeded"
+    shutil.copytree(other / "pkgs", seeded / "pkgs")
+    line = one_line(cli("gc", "--root", str(seeded)))
+    assert f"store {seeded}: not a conda-pixi-backends store" in line
+    assert (seeded / "pkgs" / "numpy-1.0-0").is_dir()
+    # A conda environment (or installation) is no store even while its envs/ is empty.
+    (other / "envs" / "myenv").rename(tmp_path / "moved")
+    (other / "conda-meta").mkdir()
+    line = one_line(cli("install", BACKEND, "--root", str(other)))
+    assert f"store {other}: not a conda-pixi-backends store" in line
 
 
 @pytest.mark.parametrize("text", MARKERS.values(), ids=MARKERS.keys())
