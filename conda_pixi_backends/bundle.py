@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import unquote, urlsplit
 
 import rattler
 from rattler.index import index_fs
@@ -42,7 +41,7 @@ from conda_pixi_backends.errors import OperationError, UserInputError
 from conda_pixi_backends.installer import Records, client, error_text, file_sha256, sha256_hex
 from conda_pixi_backends.lock_files import locked_records
 from conda_pixi_backends.locks import hold
-from conda_pixi_backends.model import normalize_channel
+from conda_pixi_backends.model import normalize_channel, url_to_path
 from conda_pixi_backends.sizes import human
 
 if TYPE_CHECKING:
@@ -226,10 +225,10 @@ def _download(outdir: Path, missing: Sequence[Package], fetch: Fetch, *, progres
 
     def fetch_one(package: Package) -> None:
         def write(tmp: Path) -> None:
-            source = urlsplit(package.url)
-            if source.scheme == "file":  # py-rattler's client reads no file:// URLs
+            source = url_to_path(package.url)
+            if source is not None:  # py-rattler's client reads no file:// URLs
                 try:  # an error opening it is the source's, not OUTDIR's
-                    given = open(unquote(source.path), "rb")  # noqa: SIM115 - closed below
+                    given = open(source, "rb")  # noqa: SIM115 - closed below
                 except OSError as exc:
                     raise OperationError(
                         f"cannot read {package.url}: {exc.strerror or exc}"

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 import rattler
 from rattler import exceptions as rx
@@ -30,7 +29,14 @@ from conda_pixi_backends.activation import capture_activation, capture_cmd_activ
 from conda_pixi_backends.build_api import api_constraints, check_api, why_unsolvable
 from conda_pixi_backends.discovery.exclude_newer import cutoff
 from conda_pixi_backends.errors import OperationError, UserInputError, command
-from conda_pixi_backends.model import CONFIG, Fetch, Request, manifest_sources, same_packages
+from conda_pixi_backends.model import (
+    CONFIG,
+    Fetch,
+    Request,
+    manifest_sources,
+    same_packages,
+    url_to_path,
+)
 from conda_pixi_backends.settings import current_platform
 from conda_pixi_backends.store import Activation, EnvRecord, Store, now
 from conda_pixi_backends.windows import cmd_command, is_windows
@@ -258,13 +264,10 @@ def check_local_files(request: Request, records: Records, lock_file: Path) -> No
     """Each locked package on a file:// channel (a bundle) is the file the lock file pins:
     py-rattler checks a download's sha256, not a local file's, which would be installed
     whatever it holds and recorded with the lock file's sha256."""
-    from urllib.request import url2pathname
-
     for record in records:
-        url, wanted = urlsplit(str(record.url)), sha256_hex(record.sha256)
-        if url.scheme != "file" or not wanted:
+        path, wanted = url_to_path(str(record.url)), sha256_hex(record.sha256)
+        if path is None or not wanted:
             continue
-        path = Path(url2pathname(url.path))
         try:
             have = file_sha256(path)
         except OSError as exc:

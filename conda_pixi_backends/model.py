@@ -188,6 +188,12 @@ def path_to_url(path: Path) -> str:
     return "file://" + quote(path.as_posix().rstrip("/") or "/", safe="/:~")
 
 
+def url_to_path(url: str) -> Path | None:
+    """The path a file:// URL names (`path_to_url` undone); None for any other URL."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
 @dataclass(frozen=True)
 class Fetch:
     """How channels are reached; handed to py-rattler's own configuration by the installer."""

@@ -222,7 +222,6 @@ class Store:
             raise OperationError(
                 f"store {self.root}: cannot write ({exc.strerror}); choose another with {how}"
             ) from None
-        self.check()  # another process may have written its own marker meanwhile
 
     def check(self, *, cleaning: bool = False) -> None:
         """Fail with one line unless the root is a store of this layout, or holds none yet:
